@@ -1,0 +1,341 @@
+"""The data model of learners, groups, courses, enrollments, completions,
+requirements, the stored per-learner compliance facts and the audit log.
+
+Statuses are never stored as the truth: the status engine (``rules.py``)
+derives them from completions, enrollments and today's date. The stored state
+(``LearnerRequirementState``) and its history (``StatusChange``) are what the
+recompute keeps for history, charts and notifications.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from compliance.statuses import Status
+
+
+class Learner(models.Model):
+    """A person who must take training. A record, not a portal account."""
+
+    email = models.EmailField(max_length=254, help_text="Stored in lower case; unique regardless of case.")
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    active = models.BooleanField(default=True, help_text="Deactivated learners are in no scope and keep their history.")
+    manager_email = models.EmailField(max_length=254, blank=True)
+    groups = models.ManyToManyField("LearnerGroup", through="Membership", related_name="learners", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="learner_email_unique_ci"),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="learner_email_lower_case"),
+        ]
+        indexes = [
+            # The report's sort order: last name, first name, email, id.
+            models.Index(Lower("last_name"), Lower("first_name"), Lower("email"), F("id"), name="learner_sort_idx"),
+            models.Index(fields=["active"], name="learner_active_idx"),
+        ]
+        ordering = [Lower("last_name"), Lower("first_name"), "email", "id"]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.email}>" if name else self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class LearnerGroup(models.Model):
+    """A named set of learners ("HR Department"); a requirement may target one."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "group"
+        constraints = [models.UniqueConstraint(Lower("name"), name="group_name_unique_ci")]
+        ordering = [Lower("name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(LearnerGroup, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["learner", "group"], name="membership_unique")]
+        indexes = [models.Index(fields=["group", "learner"], name="membership_group_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.learner} in {self.group}"
+
+
+class Course(models.Model):
+    code = models.CharField(max_length=64, help_text="Unique regardless of case, e.g. GDPR-101.")
+    title = models.CharField(max_length=200)
+    url = models.URLField(max_length=500, blank=True, help_text="Where a learner takes the course.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("code"), name="course_code_unique_ci")]
+        ordering = [Lower("code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.title}"
+
+
+class EnrollmentSource(models.TextChoices):
+    IMPORT = "import", "Import"
+    API = "api", "API"
+    ADMIN_ENROLL = "admin_enroll", "Admin enroll"
+    REMEDIATION = "remediation", "Remediation"
+
+
+class Enrollment(models.Model):
+    """A learner's attempt at a course; open until ``completed_at`` is set."""
+
+    learner = models.ForeignKey(Learner, on_delete=models.PROTECT, related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, choices=EnrollmentSource.choices, default=EnrollmentSource.ADMIN_ENROLL)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "course"],
+                condition=Q(completed_at__isnull=True),
+                name="one_open_enrollment_per_learner_course",
+            ),
+            models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=100), name="enrollment_progress_0_100"),
+        ]
+        indexes = [models.Index(fields=["course", "learner"], name="enrollment_course_idx")]
+
+    def __str__(self) -> str:
+        state = "open" if self.completed_at is None else "closed"
+        return f"{self.learner.email} in {self.course.code} ({state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None
+
+
+class Completion(models.Model):
+    """A learner finished a course. Every retake is kept."""
+
+    learner = models.ForeignKey(Learner, on_delete=models.PROTECT, related_name="completions")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="completions")
+    completed_at = models.DateTimeField()
+    completed_on = models.DateField(help_text="The organisation's calendar day of completed_at.", editable=False)
+    source = models.CharField(max_length=20, choices=EnrollmentSource.choices, default=EnrollmentSource.IMPORT)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the import's key: the same completion imported twice adds nothing.
+            models.UniqueConstraint(fields=["learner", "course", "completed_on"], name="completion_unique_per_day"),
+        ]
+        indexes = [models.Index(fields=["course", "completed_on"], name="completion_course_day_idx")]
+        ordering = ["-completed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.learner.email} completed {self.course.code} on {self.completed_on}"
+
+
+class RequirementType(models.Model):
+    """A visual tag for requirements, managed by admins."""
+
+    class Colour(models.TextChoices):
+        RED = "red", "Red"
+        AMBER = "amber", "Amber"
+        BLUE = "blue", "Blue"
+        PURPLE = "purple", "Purple"
+        TEAL = "teal", "Teal"
+        GREY = "grey", "Grey"
+        GREEN = "green", "Green"
+
+    name = models.CharField(max_length=100, unique=True)
+    colour = models.CharField(max_length=10, choices=Colour.choices, default=Colour.GREY)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Requirement(models.Model):
+    """A course mapped to a target (All Learners or one group) with a validity period."""
+
+    type = models.ForeignKey(RequirementType, on_delete=models.PROTECT, related_name="requirements")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    valid_days = models.PositiveIntegerField()
+    warning_days = models.PositiveIntegerField(default=0)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="requirements")
+    target_group = models.ForeignKey(
+        LearnerGroup,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requirements",
+        help_text="Empty means All Learners.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="requirement_name_unique_ci"),
+            models.CheckConstraint(condition=Q(valid_days__gte=1), name="requirement_valid_days_min_1"),
+            models.CheckConstraint(condition=Q(warning_days__lt=F("valid_days")), name="requirement_warning_lt_valid"),
+        ]
+        ordering = [Lower("name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target_label(self) -> str:
+        return self.target_group.name if self.target_group_id else "All Learners"
+
+
+class RequirementCourseHistory(models.Model):
+    """A course that was mapped to a requirement and swapped out.
+
+    Its completions made before ``swapped_out_at`` keep counting; the current
+    course is ``Requirement.course``.
+    """
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="course_history")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+")
+    mapped_at = models.DateTimeField()
+    swapped_out_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "requirement course history"
+        indexes = [models.Index(fields=["requirement", "course"], name="course_history_req_idx")]
+        ordering = ["-swapped_out_at"]
+
+    def __str__(self) -> str:
+        return f"{self.course.code} until {self.swapped_out_at:%Y-%m-%d %H:%M}"
+
+
+class LearnerRequirementState(models.Model):
+    """The recompute's stored facts for a learner in a requirement's scope.
+
+    Not shown as-is: pages derive the status as of today from the rules.
+    """
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="states")
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="requirement_states")
+    last_completed_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    status_since = models.DateField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["requirement", "learner"], name="state_unique_per_learner")]
+        indexes = [models.Index(fields=["requirement", "status"], name="state_req_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} in {self.requirement_id}: {self.status}"
+
+
+class RecomputeRun(models.Model):
+    """One run of the recompute: all requirements (requirement_id empty) or one."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    full = models.BooleanField(default=False, help_text="A run over every requirement, under the global lock.")
+    requirement_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The requirement of a one-requirement run."
+    )
+    trigger = models.CharField(max_length=20)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    as_of = models.DateField()
+    changes = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "finished_at"], name="run_state_finished_idx")]
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        scope = "all requirements" if self.full else f"requirement {self.requirement_id or 'several'}"
+        return f"Recompute of {scope} at {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class StatusChange(models.Model):
+    """A learner's status in a requirement changed; dated on the day it took effect.
+
+    ``from_status`` is empty when the learner entered the scope, ``to_status``
+    when they left it.
+    """
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="status_changes")
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    changed_on = models.DateField()
+    recorded_at = models.DateTimeField()
+    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["requirement", "changed_on"], name="change_req_day_idx"),
+            models.Index(fields=["learner", "requirement"], name="change_learner_idx"),
+        ]
+        ordering = ["-changed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id}: {self.from_status or '—'} → {self.to_status or '—'} on {self.changed_on}"
+
+
+class AuditEvent(models.Model):
+    """An admin action. Refers to its object by type, id and name, never by a
+    foreign key, so that no deletion ever touches the log."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, help_text="The username at the time, or 'system'.")
+    action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=50)
+    object_id = models.CharField(max_length=50, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    requirement_id = models.BigIntegerField(null=True, blank=True, help_text="The requirement concerned, if any.")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["requirement_id", "at"], name="audit_requirement_idx"),
+        ]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"

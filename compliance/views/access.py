@@ -1,0 +1,26 @@
+"""Access checks shared by every portal view (interfaces.md, "Roles")."""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django_htmx.http import HttpResponseClientRedirect
+
+from compliance.roles import can_view_portal
+
+
+def portal_view(view):
+    """Signed-in Admins and Auditors only: anonymous users are sent to sign in
+    (HTMX requests with ``HX-Redirect``), anyone else gets 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(redirect_to_login(request.get_full_path()).url)
+            return redirect_to_login(request.get_full_path())
+        if not can_view_portal(request.user):
+            raise PermissionDenied("You do not have access to the compliance portal.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
