@@ -31,17 +31,63 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def admin_user(db):
     user = UserFactory(username="alice")
-    user.groups.add(Group.objects.get(name=ADMINS_GROUP))
+    user.groups.add(Group.objects.get_or_create(name=ADMINS_GROUP)[0])
     return user
 
 
 @pytest.fixture
 def auditor_user(db):
     user = UserFactory(username="bob")
-    user.groups.add(Group.objects.get(name=AUDITORS_GROUP))
+    user.groups.add(Group.objects.get_or_create(name=AUDITORS_GROUP)[0])
     return user
 
 
 @pytest.fixture
 def outsider_user(db):
     return UserFactory(username="charlie")
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch, tmp_path):
+    """A Playwright page in the system Chromium, for tests marked ``browser``.
+
+    Skipped when Chromium is missing, unless ``REQUIRE_BROWSER=1`` (CI), where
+    a missing browser is a failure.
+    """
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.access(chromium, os.X_OK):
+        message = f"Chromium not found at {chromium} (apt-get install chromium, or set CHROMIUM_PATH)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + "; REQUIRE_BROWSER=1 makes this a failure")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test makes around it are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        try:
+            yield page
+        finally:
+            if errors:
+                print("browser console errors:", *errors, sep="\n")
+            context.close()
+            browser.close()

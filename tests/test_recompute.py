@@ -1,0 +1,289 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from compliance.models import LearnerRequirementState, RecomputeRun, StatusChange
+from compliance.recompute import recompute
+from compliance.requirements import requirement_delete, requirement_update
+from compliance.statuses import Status
+from tests.factories import (
+    CompletionFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    GroupFactory,
+    LearnerFactory,
+    MembershipFactory,
+    RequirementFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def at_noon(day: dt.date):
+    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC), tick=False)
+
+
+def states(requirement):
+    return {s.learner_id: (s.status, s.last_completed_on, s.status_since) for s in requirement.states.all()}
+
+
+def changes(requirement):
+    return list(
+        StatusChange.objects.filter(requirement=requirement)
+        .order_by("id")
+        .values_list("learner_id", "from_status", "to_status", "changed_on")
+    )
+
+
+@pytest.fixture
+def requirement():
+    return RequirementFactory(valid_days=365, warning_days=30)
+
+
+def test_first_run_records_every_learner_entering_the_scope(requirement):
+    done = LearnerFactory()
+    CompletionFactory(learner=done, course=requirement.course, day=dt.date(2026, 3, 1))
+    never = LearnerFactory()
+
+    with at_noon(TODAY):
+        result = recompute(trigger="test")
+
+    assert states(requirement) == {
+        done.pk: (Status.COMPLIANT, dt.date(2026, 3, 1), dt.date(2026, 3, 1)),
+        never.pk: (Status.NOT_STARTED, None, TODAY),
+    }
+    assert sorted(changes(requirement)) == [
+        (done.pk, "", Status.COMPLIANT, dt.date(2026, 3, 1)),
+        (never.pk, "", Status.NOT_STARTED, TODAY),
+    ]
+    assert result.changes == 2
+    assert result.requirements[0].counts[Status.COMPLIANT] == 1
+    assert result.requirements[0].counts[Status.NOT_STARTED] == 1
+
+
+def test_second_run_the_same_day_writes_nothing(requirement):
+    CompletionFactory(learner=LearnerFactory(), course=requirement.course, day=dt.date(2026, 3, 1))
+    LearnerFactory()
+    with at_noon(TODAY):
+        recompute(trigger="test")
+        before_changes = StatusChange.objects.count()
+        before_updated = list(LearnerRequirementState.objects.values_list("updated_at", flat=True))
+        again = recompute(trigger="test")
+
+    assert again.changes == 0
+    assert again.rows_written == 0
+    assert StatusChange.objects.count() == before_changes
+    assert list(LearnerRequirementState.objects.values_list("updated_at", flat=True)) == before_updated
+
+
+def test_calendar_change_is_recorded_once_and_dated_on_the_day_it_took_effect(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 12, 20))
+    # warn_on 2026-11-20, expires_on 2026-12-20
+    with at_noon(dt.date(2026, 11, 1)):
+        recompute(trigger="test")
+    # The recompute did not run for weeks; it records the change on warn_on, not on the run day.
+    with at_noon(dt.date(2026, 12, 1)):
+        recompute(trigger="test")
+        recompute(trigger="test")
+
+    assert changes(requirement) == [
+        (learner.pk, "", Status.COMPLIANT, dt.date(2025, 12, 20)),
+        (learner.pk, Status.COMPLIANT, Status.EXPIRING_SOON, dt.date(2026, 11, 20)),
+    ]
+    assert states(requirement)[learner.pk] == (Status.EXPIRING_SOON, dt.date(2025, 12, 20), dt.date(2026, 11, 20))
+
+    with at_noon(dt.date(2026, 12, 25)):
+        recompute(trigger="test")
+    assert changes(requirement)[-1] == (learner.pk, Status.EXPIRING_SOON, Status.EXPIRED, dt.date(2026, 12, 20))
+
+
+def test_retake_started_and_completed_is_recorded(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 1, 10))
+    with at_noon(dt.date(2026, 2, 1)):
+        recompute(trigger="test")  # Expired since 2026-01-10
+    EnrollmentFactory(
+        learner=learner,
+        course=requirement.course,
+        enrolled_at=dt.datetime(2026, 2, 2, 9, tzinfo=dt.UTC),
+        started_at=dt.datetime(2026, 2, 3, 9, tzinfo=dt.UTC),
+    )
+    with at_noon(dt.date(2026, 2, 5)):
+        recompute(trigger="test")
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 2, 6))
+    with at_noon(dt.date(2026, 2, 7)):
+        recompute(trigger="test")
+
+    assert [c[1:] for c in changes(requirement)] == [
+        ("", Status.EXPIRED, dt.date(2026, 1, 10)),
+        (Status.EXPIRED, Status.IN_PROGRESS, dt.date(2026, 2, 3)),
+        (Status.IN_PROGRESS, Status.COMPLIANT, dt.date(2026, 2, 6)),
+    ]
+
+
+def test_new_completion_that_keeps_the_status_updates_the_stored_fact_without_a_change(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 3, 1))
+    with at_noon(TODAY):
+        recompute(trigger="test")
+        CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 11, 1))
+        result = recompute(trigger="test")
+
+    assert result.changes == 0
+    assert result.rows_written == 1
+    assert states(requirement)[learner.pk] == (Status.COMPLIANT, dt.date(2026, 11, 1), dt.date(2026, 3, 1))
+
+
+def test_group_joiners_enter_and_leavers_are_dropped_and_recorded():
+    group = GroupFactory()
+    requirement = RequirementFactory(target_group=group)
+    stays = MembershipFactory(group=group).learner
+    leaves = MembershipFactory(group=group).learner
+    deactivated = MembershipFactory(group=group).learner
+    LearnerFactory()  # not a member: never in scope
+    with at_noon(TODAY):
+        recompute(trigger="test")
+    assert set(states(requirement)) == {stays.pk, leaves.pk, deactivated.pk}
+
+    leaves.memberships.all().delete()
+    deactivated.active = False
+    deactivated.save()
+    joiner = MembershipFactory(group=group).learner
+    with at_noon(TODAY + dt.timedelta(days=1)):
+        result = recompute(trigger="test")
+
+    assert set(states(requirement)) == {stays.pk, joiner.pk}
+    recorded = changes(requirement)[-3:]
+    assert sorted(recorded) == sorted(
+        [
+            (joiner.pk, "", Status.NOT_STARTED, TODAY + dt.timedelta(days=1)),
+            (leaves.pk, Status.NOT_STARTED, "", TODAY + dt.timedelta(days=1)),
+            (deactivated.pk, Status.NOT_STARTED, "", TODAY + dt.timedelta(days=1)),
+        ]
+    )
+    assert (result.requirements[0].entered, result.requirements[0].left) == (1, 2)
+
+
+def test_target_group_change_moves_the_scope_at_the_next_recompute():
+    hr, sales = GroupFactory(name="HR"), GroupFactory(name="Sales")
+    requirement = RequirementFactory(target_group=hr)
+    hr_member = MembershipFactory(group=hr).learner
+    sales_member = MembershipFactory(group=sales).learner
+    with at_noon(TODAY):
+        recompute(trigger="test")
+        requirement_update(actor=None, requirement=requirement, target_group=sales)
+        recompute(trigger="test")
+    assert set(states(requirement)) == {sales_member.pk}
+    assert hr_member.pk not in states(requirement)
+
+
+def test_validity_change_is_applied_to_everyone_at_once(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 3, 1))
+    with at_noon(TODAY):
+        recompute(trigger="test")
+        requirement_update(actor=None, requirement=requirement, valid_days=200, warning_days=10)
+        recompute(trigger="test")
+    # expires_on 2026-09-17 with the new validity
+    assert states(requirement)[learner.pk][0] == Status.EXPIRED
+    assert changes(requirement)[-1] == (learner.pk, Status.COMPLIANT, Status.EXPIRED, dt.date(2026, 9, 17))
+
+
+def test_backdated_effective_day_never_goes_before_the_previous_change(requirement):
+    learner = LearnerFactory()
+    with at_noon(dt.date(2026, 6, 1)):
+        recompute(trigger="test")  # Not Started since 2026-06-01
+    # An old completion is imported late: Expired (expires 2026-03-01) takes effect now, not in March.
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 3, 1))
+    with at_noon(dt.date(2026, 6, 10)):
+        recompute(trigger="test")
+    assert changes(requirement)[-1] == (learner.pk, Status.NOT_STARTED, Status.EXPIRED, dt.date(2026, 6, 1))
+
+
+def test_dry_run_reports_changes_and_writes_nothing(requirement):
+    LearnerFactory.create_batch(3)
+    with at_noon(TODAY):
+        result = recompute(trigger="test", dry_run=True)
+    assert result.changes == 3
+    assert LearnerRequirementState.objects.count() == 0
+    assert StatusChange.objects.count() == 0
+    assert RecomputeRun.objects.count() == 0
+
+
+def test_a_run_is_recorded_with_its_counts(requirement):
+    LearnerFactory.create_batch(2)
+    with at_noon(TODAY):
+        result = recompute(trigger="test")
+    run = RecomputeRun.objects.get()
+    assert run.full and run.state == RecomputeRun.State.SUCCEEDED
+    assert run.as_of == TODAY and run.changes == 2 and run.finished_at is not None
+    assert run.counts == {str(requirement.pk): {s.value: (2 if s == Status.NOT_STARTED else 0) for s in Status}}
+    assert result.run_id == run.pk
+
+
+def test_one_requirement_run_leaves_the_others_alone(requirement):
+    other = RequirementFactory()
+    LearnerFactory()
+    with at_noon(TODAY):
+        recompute(requirement_ids=[requirement.pk], trigger="test")
+    assert requirement.states.count() == 1
+    assert other.states.count() == 0
+    run = RecomputeRun.objects.get()
+    assert not run.full and run.requirement_id == requirement.pk
+
+
+def test_deleting_a_requirement_drops_its_tracking_but_keeps_learning_records(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 3, 1))
+    EnrollmentFactory(learner=learner, course=requirement.course)
+    with at_noon(TODAY):
+        recompute(trigger="test")
+    requirement_delete(actor=None, requirement=requirement)
+    assert LearnerRequirementState.objects.count() == 0
+    assert StatusChange.objects.count() == 0
+    assert learner.completions.count() == 1 and learner.enrollments.count() == 1
+
+
+def test_recompute_runs_a_fixed_number_of_queries_whatever_the_scope(requirement, django_assert_num_queries):
+    def queries_for(n_learners):
+        from compliance.models import Learner
+
+        Learner.objects.bulk_create(
+            [
+                Learner(email=f"q{n_learners}-{i}@example.com", first_name="Q", last_name=str(i))
+                for i in range(n_learners)
+            ]
+        )
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with at_noon(TODAY), CaptureQueriesContext(connection) as ctx:
+            recompute(trigger="test")
+        return len(ctx.captured_queries)
+
+    assert queries_for(10) == queries_for(1000)
+
+
+def test_command_prints_counts_and_changes(requirement, capsys):
+    requirement.name = "Data Privacy"
+    requirement.save()
+    LearnerFactory.create_batch(2)
+    with at_noon(TODAY):
+        call_command("recompute_compliance")
+        call_command("recompute_compliance", "--dry-run")
+    out = capsys.readouterr().out
+    assert "Data Privacy" in out
+    assert "1 requirement(s); 2 status(es) changed." in out
+    assert "(dry run: nothing written)" in out
+    assert "1 requirement(s); 0 status(es) would change." in out
+
+
+def test_command_for_an_unknown_requirement_fails_clearly():
+    with pytest.raises(CommandError, match="requirement 999 does not exist"):
+        call_command("recompute_compliance", "--requirement", "999")
