@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -22,7 +22,10 @@ def _closing_completions(enrollment_ref: str = "") -> QuerySet[Completion]:
     return Completion.objects.filter(
         learner_id=OuterRef(f"{enrollment_ref}learner_id"),
         course_id=OuterRef(f"{enrollment_ref}course_id"),
-        completed_on__gte=TruncDate(OuterRef(f"{enrollment_ref}enrolled_at")),
+        # The wrapper gives the outer reference a type, which TruncDate needs to resolve.
+        completed_on__gte=TruncDate(
+            ExpressionWrapper(OuterRef(f"{enrollment_ref}enrolled_at"), output_field=DateTimeField())
+        ),
     ).order_by("completed_at")
 
 
