@@ -11,7 +11,6 @@ from compliance.requirements import requirement_delete, requirement_update
 from compliance.statuses import Status
 from tests.factories import (
     CompletionFactory,
-    CourseFactory,
     EnrollmentFactory,
     GroupFactory,
     LearnerFactory,

@@ -48,10 +48,13 @@ def test_recompute_is_queued_only_after_the_transaction_commits(django_capture_o
 @pytest.mark.django_db
 def test_a_rolled_back_change_queues_nothing(django_capture_on_commit_callbacks):
     requirement = RequirementFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            queue_recompute([requirement.pk], trigger="test")
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        queue_recompute([requirement.pk], trigger="test")
+        raise RuntimeError("the change failed")
     assert callbacks == []
     assert RecomputeRun.objects.count() == 0
 
