@@ -34,7 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Lower, TruncDate
 
-from compliance.models import Completion, Learner, Membership, Requirement, RequirementCourseHistory
+from compliance.models import Completion, Learner, Membership, Requirement
 from compliance.sql import AddDays
 from compliance.statuses import VALID_STATUSES, Status
 
@@ -53,13 +53,16 @@ def scope_learners(requirement: Requirement) -> QuerySet[Learner]:
 
 def qualifying_completions(requirement: Requirement) -> QuerySet[Completion]:
     """Completions of the current course (any time) or of a swapped-out course
-    made before the moment it was swapped out."""
-    swapped_out_before = RequirementCourseHistory.objects.filter(
-        requirement_id=requirement.pk,
-        course_id=OuterRef("course_id"),
-        swapped_out_at__gt=OuterRef("completed_at"),
-    )
-    return Completion.objects.filter(Q(course_id=requirement.course_id) | Exists(swapped_out_before))
+    made before the moment it was swapped out.
+
+    The swapped-out courses are read from ``requirement.course_history`` (one
+    small query, or none when prefetched), so that the usual case is a plain
+    ``course_id = X`` that the completions index answers directly.
+    """
+    qualifies = Q(course_id=requirement.course_id)
+    for past in requirement.course_history.all():
+        qualifies |= Q(course_id=past.course_id, completed_at__lt=past.swapped_out_at)
+    return Completion.objects.filter(qualifies)
 
 
 def expiry_dates(requirement: Requirement, last_completed_on):

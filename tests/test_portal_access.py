@@ -77,9 +77,9 @@ def test_the_requirement_list_shows_live_counts_and_escapes_names(client, admin_
 def test_the_requirement_list_runs_one_count_query_per_requirement(client, admin_user, django_assert_num_queries):
     RequirementFactory.create_batch(2)
     client.force_login(admin_user)
-    # session, user, user's groups, requirements, one counts query per requirement,
-    # then the session's idle-timeout refresh (savepoint, update, release)
-    with django_assert_num_queries(9):
+    # session, user, user's groups, requirements, their course history, one counts
+    # query per requirement, then the session's idle-timeout refresh (savepoint, update, release)
+    with django_assert_num_queries(10):
         client.get("/learning/compliance/")
 
 
