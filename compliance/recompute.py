@@ -97,6 +97,7 @@ def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -
         f"SELECT q.fresh_learner_id AS learner_id, q.last_completed_on, q.status, q.effective_on FROM ({sql}) q",
         params,
     )
+    cursor.execute(f"CREATE UNIQUE INDEX {FRESH}_learner ON {FRESH} (learner_id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {FRESH}")
 
