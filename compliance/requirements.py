@@ -70,6 +70,8 @@ def requirement_update(*, actor, requirement: Requirement, **changes) -> Require
                 mapped_at=_course_mapped_at(requirement),
                 swapped_out_at=timezone.now(),
             )
+            # The engine reads the history through this instance; drop a stale prefetch.
+            getattr(requirement, "_prefetched_objects_cache", {}).pop("course_history", None)
         requirement.save()
         changed = {k for k in after if after[k] != before[k]}
         audit_log(

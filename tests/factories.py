@@ -88,7 +88,7 @@ class RequirementFactory(factory.django.DjangoModelFactory):
 
 
 class CompletionFactory(factory.django.DjangoModelFactory):
-    """Pass ``completed_on`` (a date: 00:00 that org day) or ``completed_at``."""
+    """Pass ``day`` (a date: 00:00 that org day) or ``completed_at``; ``completed_on`` follows."""
 
     class Meta:
         model = Completion
