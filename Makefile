@@ -48,7 +48,7 @@ format: dev-venv
 	$(PY) -m ruff format .
 
 check-migrations: dev-venv
-	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run
 
 test: lint check-migrations
 	@if [ ! -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then \
