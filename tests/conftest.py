@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from compliance.roles import ADMINS_GROUP, AUDITORS_GROUP
 from tests.factories import UserFactory
@@ -91,3 +92,6 @@ def browser_page(live_server, monkeypatch, tmp_path):
                 print("browser console errors:", *errors, sep="\n")
             context.close()
             browser.close()
+            # Connections the test opened while Playwright's loop ran live in that
+            # context: close them here, or the test database cannot be dropped.
+            connections.close_all()
