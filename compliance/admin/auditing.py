@@ -158,9 +158,8 @@ class AuditedAdmin(ComplianceAdminsMayUse, admin.ModelAdmin):
             queue_recompute(requirement_ids, trigger=RECOMPUTE_TRIGGER)
 
 
-class ReadOnlyAdmin(ComplianceAdminsMayUse, admin.ModelAdmin):
-    """For inspection only: no add, change or delete (the change view shows the
-    fields read-only, without a Save button; a POST answers 403)."""
+class NoWrites:
+    """No add, change or delete, whoever asks."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -172,16 +171,12 @@ class ReadOnlyAdmin(ComplianceAdminsMayUse, admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWrites, ComplianceAdminsMayUse, admin.ModelAdmin):
+    """For inspection only: the change view shows the fields read-only, without
+    a Save button; a POST answers 403."""
+
+
+class ReadOnlyInline(NoWrites, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
