@@ -23,7 +23,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from compliance.dates import org_date
+from compliance.dates import org_date, org_timezone
 from compliance.models import (
     Completion,
     Course,
@@ -271,7 +271,7 @@ class _Clock:
         self.today = today
         self.now = now
         self.start = today - dt.timedelta(days=HISTORY_DAYS)
-        self.zone = timezone.get_current_timezone()
+        self.zone = org_timezone()
 
     def day_between(self, first: dt.date, last: dt.date) -> dt.date:
         first, last = max(first, self.start), min(last, self.today)

@@ -8,6 +8,8 @@ recompute keeps for history, charts and notifications.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -187,7 +189,7 @@ class Requirement(models.Model):
     type = models.ForeignKey(RequirementType, on_delete=models.PROTECT, related_name="requirements")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    valid_days = models.PositiveIntegerField()
+    valid_days = models.PositiveIntegerField(validators=[MinValueValidator(1, "Valid for must be at least 1 day.")])
     warning_days = models.PositiveIntegerField(default=0)
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="requirements")
     target_group = models.ForeignKey(
@@ -204,13 +206,27 @@ class Requirement(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("name"), name="requirement_name_unique_ci"),
-            models.CheckConstraint(condition=Q(valid_days__gte=1), name="requirement_valid_days_min_1"),
-            models.CheckConstraint(condition=Q(warning_days__lt=F("valid_days")), name="requirement_warning_lt_valid"),
+            models.CheckConstraint(
+                condition=Q(valid_days__gte=1),
+                name="requirement_valid_days_min_1",
+                violation_error_message="Valid for must be at least 1 day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_days__lt=F("valid_days")),
+                name="requirement_warning_lt_valid",
+                violation_error_message="The warning must start fewer days before expiry than the validity lasts.",
+            ),
         ]
         ordering = [Lower("name")]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        if self.valid_days and self.warning_days is not None and self.warning_days >= self.valid_days:
+            raise ValidationError(
+                {"warning_days": f"The warning must be fewer days than the validity ({self.valid_days} days)."}
+            )
 
     @property
     def target_label(self) -> str:

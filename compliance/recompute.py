@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Case, DateField, F, Value, When
-from django.db.models.functions import Least, TruncDate
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from compliance.dates import org_date_of, org_today
 from compliance.locks import full_recompute_lock, lock_requirement
 from compliance.models import LearnerRequirementState, RecomputeRun, Requirement, StatusChange
 from compliance.rules import StatusCounts, learner_statuses
@@ -33,6 +35,15 @@ CHANGE = StatusChange._meta.db_table
 
 class RecomputeAlreadyRunning(Exception):
     """A full recompute is already running elsewhere."""
+
+
+class RecomputeFailed(Exception):
+    """Some requirements failed; the others were recomputed (``result``)."""
+
+    def __init__(self, failures: list[str], result: RecomputeResult):
+        super().__init__("; ".join(failures))
+        self.failures = failures
+        self.result = result
 
 
 @dataclass
@@ -71,12 +82,18 @@ class RecomputeResult:
 
 
 def _effective_on(today: dt.date) -> Least:
-    """The org day a learner's current status took effect (never after today)."""
+    """The org day a learner's current status took effect (never after today).
+
+    In Progress begins when the retake begins, or, for a learner who began it
+    while still certified, on the day the certification expired.
+    """
+    started_on = org_date_of("open_started_at")
     natural = Case(
         When(status=Status.COMPLIANT.value, then="last_completed_on"),
         When(status=Status.EXPIRING_SOON.value, then="warn_on"),
         When(status=Status.EXPIRED.value, then="expires_on"),
-        When(status=Status.IN_PROGRESS.value, then=TruncDate("open_started_at")),
+        When(status=Status.IN_PROGRESS.value, last_completed_on__isnull=True, then=started_on),
+        When(status=Status.IN_PROGRESS.value, then=Greatest(started_on, "expires_on")),
         default=Value(today),
         output_field=DateField(),
     )
@@ -87,14 +104,14 @@ def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -
     fresh = (
         learner_statuses(requirement, today)
         .annotate(effective_on=_effective_on(today), fresh_learner_id=F("pk"))
-        .values("fresh_learner_id", "last_completed_on", "status", "effective_on")
+        .values("fresh_learner_id", "last_completed_on", "warn_on", "status", "effective_on")
         .order_by()
     )
     sql, params = fresh.query.sql_with_params()
     cursor.execute(f"DROP TABLE IF EXISTS {FRESH}")
     cursor.execute(
-        f"CREATE TEMPORARY TABLE {FRESH} AS "
-        f"SELECT q.fresh_learner_id AS learner_id, q.last_completed_on, q.status, q.effective_on FROM ({sql}) q",
+        f"CREATE TEMPORARY TABLE {FRESH} AS SELECT q.fresh_learner_id AS learner_id, "
+        f"q.last_completed_on, q.warn_on, q.status, q.effective_on FROM ({sql}) q",
         params,
     )
     cursor.execute(f"CREATE UNIQUE INDEX {FRESH}_learner ON {FRESH} (learner_id)")
@@ -102,34 +119,73 @@ def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -
         cursor.execute(f"ANALYZE {FRESH}")
 
 
-_JOIN_STORED = f"FROM {FRESH} f LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id"
+# The fresh state beside the stored one, and the day the learner last left the
+# scope (a rejoiner's history must not go back before it). Parameters: the
+# requirement id, twice.
+_JOIN_STORED = (
+    f"FROM {FRESH} f "
+    f"LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
+    f"LEFT JOIN (SELECT learner_id, MAX(changed_on) AS left_on FROM {CHANGE} "
+    f"WHERE requirement_id = %s AND to_status = '' GROUP BY learner_id) gone ON gone.learner_id = f.learner_id"
+)
+_PREVIOUS_CHANGE_ON = "COALESCE(s.status_since, gone.left_on)"
 _SINCE_FOR_NEW_STATUS = (
-    "CASE WHEN s.id IS NULL OR f.effective_on > s.status_since THEN f.effective_on ELSE s.status_since END"
+    f"CASE WHEN {_PREVIOUS_CHANGE_ON} IS NULL OR f.effective_on > {_PREVIOUS_CHANGE_ON} "
+    f"THEN f.effective_on ELSE {_PREVIOUS_CHANGE_ON} END"
+)
+_STATUS_CHANGED = "(s.id IS NULL OR s.status <> f.status)"
+# Compliant, then Expiring Soon and beyond in the same certification cycle while
+# no run looked: the Expiring Soon that happened on warn_on is recorded too.
+_PASSED_THROUGH_EXPIRING_SOON = (
+    f"(s.status = '{Status.COMPLIANT.value}' "
+    f"AND f.status IN ('{Status.EXPIRED.value}', '{Status.IN_PROGRESS.value}') "
+    "AND f.last_completed_on = s.last_completed_on AND f.warn_on > s.status_since AND f.warn_on <= %s)"
+)
+_INSERT_CHANGE = (
+    f"INSERT INTO {CHANGE} (requirement_id, learner_id, from_status, to_status, changed_on, recorded_at, run_id) "
 )
 
 
-def _record_entries_and_changes(cursor, requirement_id: int, now, run_id) -> tuple[int, int]:
+def _record_expiring_soon_passed_through(cursor, requirement: Requirement, today, now, run_id) -> int:
+    if requirement.warning_days == 0:
+        return 0
     cursor.execute(
-        f"SELECT COUNT(*) FILTER (WHERE s.id IS NULL), COUNT(*) FILTER (WHERE s.id IS NOT NULL) {_JOIN_STORED} "
-        "WHERE s.id IS NULL OR s.status <> f.status",
-        [requirement_id],
+        f"{_INSERT_CHANGE} SELECT %s, f.learner_id, s.status, '{Status.EXPIRING_SOON.value}', f.warn_on, %s, %s "
+        f"{_JOIN_STORED} WHERE {_PASSED_THROUGH_EXPIRING_SOON}",
+        [requirement.pk, now, run_id, requirement.pk, requirement.pk, today],
+    )
+    return cursor.rowcount
+
+
+def _record_entries_and_changes(cursor, requirement: Requirement, today, now, run_id) -> tuple[int, int]:
+    requirement_id = requirement.pk
+    if requirement.warning_days == 0:
+        from_status, params = "COALESCE(s.status, '')", []
+    else:
+        from_status = (
+            f"CASE WHEN {_PASSED_THROUGH_EXPIRING_SOON} THEN '{Status.EXPIRING_SOON.value}' "
+            "ELSE COALESCE(s.status, '') END"
+        )
+        params = [today]
+    cursor.execute(
+        f"{_INSERT_CHANGE} SELECT %s, f.learner_id, {from_status}, f.status, {_SINCE_FOR_NEW_STATUS}, %s, %s "
+        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED}",
+        [requirement_id, *params, now, run_id, requirement_id, requirement_id],
+    )
+    cursor.execute(
+        f"SELECT COUNT(*) FILTER (WHERE s.id IS NULL), COUNT(*) FILTER (WHERE s.id IS NOT NULL) "
+        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED}",
+        [requirement_id, requirement_id],
     )
     entered, changed = cursor.fetchone()
-    if entered or changed:
-        cursor.execute(
-            f"INSERT INTO {CHANGE} (requirement_id, learner_id, from_status, to_status, changed_on, recorded_at, run_id) "
-            f"SELECT %s, f.learner_id, COALESCE(s.status, ''), f.status, {_SINCE_FOR_NEW_STATUS}, %s, %s "
-            f"{_JOIN_STORED} WHERE s.id IS NULL OR s.status <> f.status",
-            [requirement_id, now, run_id, requirement_id],
-        )
     return entered, changed
 
 
 def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, run_id) -> int:
     not_in_fresh = f"NOT EXISTS (SELECT 1 FROM {FRESH} f WHERE f.learner_id = {STATE}.learner_id)"
     cursor.execute(
-        f"INSERT INTO {CHANGE} (requirement_id, learner_id, from_status, to_status, changed_on, recorded_at, run_id) "
-        f"SELECT %s, learner_id, status, '', %s, %s, %s FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}",
+        f"{_INSERT_CHANGE} SELECT %s, learner_id, status, '', %s, %s, %s "
+        f"FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}",
         [requirement_id, today, now, run_id, requirement_id],
     )
     cursor.execute(f"DELETE FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}", [requirement_id])
@@ -137,16 +193,19 @@ def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, r
 
 
 def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
+    # ``a <> b OR (a IS NULL) <> (b IS NULL)``: "is distinct from" on every SQLite.
+    completion_changed = (
+        "(s.last_completed_on <> f.last_completed_on OR (s.last_completed_on IS NULL) <> (f.last_completed_on IS NULL))"
+    )
     cursor.execute(
         f"INSERT INTO {STATE} (requirement_id, learner_id, last_completed_on, status, status_since, updated_at) "
         f"SELECT %s, f.learner_id, f.last_completed_on, f.status, "
         f"CASE WHEN s.status = f.status THEN s.status_since ELSE {_SINCE_FOR_NEW_STATUS} END, %s "
-        f"{_JOIN_STORED} "
-        "WHERE s.id IS NULL OR s.status <> f.status OR s.last_completed_on IS DISTINCT FROM f.last_completed_on "
+        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED} OR {completion_changed} "
         "ON CONFLICT (requirement_id, learner_id) DO UPDATE SET "
         "last_completed_on = excluded.last_completed_on, status = excluded.status, "
         "status_since = excluded.status_since, updated_at = excluded.updated_at",
-        [requirement_id, now, requirement_id],
+        [requirement_id, now, requirement_id, requirement_id],
     )
     return cursor.rowcount
 
@@ -165,7 +224,7 @@ def requirement_recompute(
     Waits for the requirement's lock, so a recompute asked for during another
     one runs after it, on the settings as they are then.
     """
-    today = today or timezone.localdate()
+    today = today or org_today()
     now = timezone.now()
     with transaction.atomic():
         lock_requirement(requirement_id)
@@ -175,7 +234,8 @@ def requirement_recompute(
         run_id = run.pk if run else None
         with connection.cursor() as cursor:
             _materialise_fresh_state(cursor, requirement, today)
-            entered, changed = _record_entries_and_changes(cursor, requirement.pk, now, run_id)
+            passed_through = _record_expiring_soon_passed_through(cursor, requirement, today, now, run_id)
+            entered, changed = _record_entries_and_changes(cursor, requirement, today, now, run_id)
             left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
             written = _upsert_changed_state(cursor, requirement.pk, now)
             counts = _fresh_counts(cursor)
@@ -187,7 +247,7 @@ def requirement_recompute(
         requirement_name=requirement.name,
         counts=counts,
         entered=entered,
-        changed=changed,
+        changed=changed + passed_through,
         left=left,
         rows_written=written + left,
     )
@@ -208,40 +268,35 @@ def recompute(
     """Recompute the given requirements, or all of them (``None``) as one full run.
 
     A full run holds the global lock and raises ``RecomputeAlreadyRunning`` when
-    another full run holds it. A run is recorded (``RecomputeRun``) unless it is
-    a dry run.
+    another full run holds it. A requirement that fails does not stop the
+    others: the run is recorded as failed and ``RecomputeFailed`` is raised at
+    the end. A run is recorded (``RecomputeRun``) unless it is a dry run.
     """
-    today = today or timezone.localdate()
+    today = today or org_today()
     result = RecomputeResult(as_of=today, dry_run=dry_run)
-    with full_recompute_lock() if requirement_ids is None else _no_lock() as acquired:
+    full = requirement_ids is None
+    with full_recompute_lock() if full else nullcontext(True) as acquired:
         if not acquired:
             raise RecomputeAlreadyRunning("A full recompute is already running; this one was not started.")
-        ids = requirement_ids if requirement_ids is not None else list(Requirement.objects.values_list("pk", flat=True))
+        ids = list(Requirement.objects.values_list("pk", flat=True)) if full else requirement_ids
         run = None
         if not dry_run:
-            single = ids[0] if requirement_ids is not None and len(ids) == 1 else None
-            run = RecomputeRun.objects.create(
-                trigger=trigger, as_of=today, full=requirement_ids is None, requirement_id=single
-            )
+            single = ids[0] if not full and len(ids) == 1 else None
+            run = RecomputeRun.objects.create(trigger=trigger, as_of=today, full=full, requirement_id=single)
             result.run_id = run.pk
-        try:
-            for requirement_id in ids:
+        failures = []
+        for requirement_id in ids:
+            try:
                 done = requirement_recompute(requirement_id=requirement_id, today=today, run=run, dry_run=dry_run)
-                if done is not None:
-                    result.requirements.append(done)
-        except Exception as exc:
-            if run is not None:
-                _finish_run(run, result, error=f"{type(exc).__name__}: {exc}")
-            raise
+            except Exception as exc:
+                logger.exception("recompute of requirement %s failed", requirement_id)
+                failures.append(f"requirement {requirement_id}: {type(exc).__name__}: {exc}")
+                continue
+            if done is not None:
+                result.requirements.append(done)
         if run is not None:
-            _finish_run(run, result)
+            _finish_run(run, result, error="\n".join(failures))
     logger.info("recompute (%s) of %d requirement(s): %d change(s)", trigger, len(result.requirements), result.changes)
+    if failures:
+        raise RecomputeFailed(failures, result)
     return result
-
-
-class _no_lock:
-    def __enter__(self) -> bool:
-        return True
-
-    def __exit__(self, *exc) -> None:
-        return None

@@ -8,10 +8,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, QuerySet, Subquery
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from compliance.dates import org_date
+from compliance.dates import org_date, org_date_of
 from compliance.models import Completion, Course, Enrollment, EnrollmentSource, Learner, Requirement
 from compliance.models import RequirementCourseHistory as CourseHistory
 
@@ -23,7 +22,7 @@ def _closing_completions(enrollment_ref: str = "") -> QuerySet[Completion]:
         learner_id=OuterRef(f"{enrollment_ref}learner_id"),
         course_id=OuterRef(f"{enrollment_ref}course_id"),
         # The wrapper gives the outer reference a type, which TruncDate needs to resolve.
-        completed_on__gte=TruncDate(
+        completed_on__gte=org_date_of(
             ExpressionWrapper(OuterRef(f"{enrollment_ref}enrolled_at"), output_field=DateTimeField())
         ),
     ).order_by("completed_at")

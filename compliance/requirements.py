@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import audit_log, snapshot
+from compliance.locks import lock_requirement
 from compliance.models import Course, LearnerGroup, Requirement, RequirementCourseHistory, RequirementType
 from compliance.tasks import queue_recompute
 
@@ -50,45 +51,59 @@ def _course_mapped_at(requirement: Requirement):
 
 def requirement_update(*, actor, requirement: Requirement, **changes) -> Requirement:
     """Change settings (any of ``SETTINGS_FIELDS``). A course swap keeps the old
-    course in the history, so its completions made before now keep counting."""
+    course in the history, so its completions made before now keep counting.
+
+    The row is locked while it changes, so two admins changing it at once are
+    applied one after the other, each against the settings the other left.
+    """
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise TypeError(f"not a requirement setting: {', '.join(sorted(unknown))}")
-    before = snapshot(requirement, SETTINGS_FIELDS)
-    old_course_id = requirement.course_id
-    for name, value in changes.items():
-        setattr(requirement, name, value.strip() if name == "name" else value)
-    requirement.full_clean()
-    after = snapshot(requirement, SETTINGS_FIELDS)
-    if after == before:
-        return requirement
     with transaction.atomic():
-        if requirement.course_id != old_course_id:
-            RequirementCourseHistory.objects.create(
-                requirement=requirement,
-                course_id=old_course_id,
-                mapped_at=_course_mapped_at(requirement),
-                swapped_out_at=timezone.now(),
+        current = Requirement.objects.select_for_update().get(pk=requirement.pk)
+        before = snapshot(current, SETTINGS_FIELDS)
+        old_course_id = current.course_id
+        for name, value in changes.items():
+            setattr(current, name, value.strip() if name == "name" else value)
+        current.full_clean()
+        after = snapshot(current, SETTINGS_FIELDS)
+        if after != before:
+            if current.course_id != old_course_id:
+                RequirementCourseHistory.objects.create(
+                    requirement=current,
+                    course_id=old_course_id,
+                    mapped_at=_course_mapped_at(current),
+                    swapped_out_at=timezone.now(),
+                )
+            current.save()
+            changed = [name for name in SETTINGS_FIELDS if after[name] != before[name]]
+            audit_log(
+                actor=actor,
+                action="requirement.update",
+                obj=current,
+                before={name: before[name] for name in changed},
+                after={name: after[name] for name in changed},
             )
-            # The engine reads the history through this instance; drop a stale prefetch.
-            getattr(requirement, "_prefetched_objects_cache", {}).pop("course_history", None)
-        requirement.save()
-        changed = {k for k in after if after[k] != before[k]}
-        audit_log(
-            actor=actor,
-            action="requirement.update",
-            obj=requirement,
-            before={k: before[k] for k in changed},
-            after={k: after[k] for k in changed},
-        )
-        queue_recompute([requirement.pk], trigger="settings")
+            queue_recompute([current.pk], trigger="settings")
+    _refresh(requirement)
     return requirement
+
+
+def _refresh(requirement: Requirement) -> None:
+    """Bring the caller's instance, and the history the engine reads through it, up to date."""
+    requirement.refresh_from_db()
+    getattr(requirement, "_prefetched_objects_cache", {}).pop("course_history", None)
 
 
 def requirement_delete(*, actor, requirement: Requirement) -> None:
     """Delete a requirement and its tracking; learners, groups, courses,
-    enrollments and completions stay. The audit log keeps its last settings."""
+    enrollments and completions stay. The audit log keeps its last settings.
+
+    Waits for a recompute of it in progress, which would otherwise write
+    tracking rows for a requirement that is going away.
+    """
     with transaction.atomic():
+        lock_requirement(requirement.pk)
         audit_log(
             actor=actor, action="requirement.delete", obj=requirement, before=snapshot(requirement, SETTINGS_FIELDS)
         )

@@ -32,8 +32,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Lower, TruncDate
+from django.db.models.functions import Lower
 
+from compliance.dates import org_date_of
 from compliance.models import Completion, Learner, Membership, Requirement
 from compliance.sql import AddDays
 from compliance.statuses import VALID_STATUSES, Status
@@ -178,7 +179,7 @@ ROW_FIELDS = (
 
 def status_rows(learners: QuerySet[Learner], today: dt.date):
     """Iterate ``LearnerStatusRow`` for a queryset made by ``learner_statuses``."""
-    values = learners.annotate(enrolled_on=TruncDate("open_enrolled_at")).values_list(*ROW_FIELDS)
+    values = learners.annotate(enrolled_on=org_date_of("open_enrolled_at")).values_list(*ROW_FIELDS)
     for pk, email, first, last, status, completed, warn_on, expires_on, enrolled_on, started_at, progress in values:
         yield LearnerStatusRow(
             learner_id=pk,

@@ -36,6 +36,8 @@ def recompute_requirement_task(requirement_id: int, trigger: str = "event") -> s
 def queue_recompute(requirement_ids, *, trigger: str) -> None:
     """Queue one task per requirement once the current transaction commits."""
     for requirement_id in sorted(set(requirement_ids)):
+        # robust: a broker that is down must not turn a committed change into an
+        # error page; the change is saved and the nightly run catches up.
         transaction.on_commit(
-            lambda rid=requirement_id: recompute_requirement_task.delay(rid, trigger=trigger), robust=False
+            lambda rid=requirement_id: recompute_requirement_task.delay(rid, trigger=trigger), robust=True
         )

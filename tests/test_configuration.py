@@ -84,3 +84,10 @@ def test_with_no_settings_the_app_runs_on_sqlite_and_tasks_in_process():
     assert engine == "django.db.backends.sqlite3"
     assert Path(name) == ROOT / "db.sqlite3"
     assert eager == "True"
+
+
+def test_the_forwarded_proto_header_is_trusted_only_when_asked():
+    code = "from django.conf import settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    assert manage("shell", "-v", "0", "-c", code, env=PRODUCTION_ENV).stdout.strip() == "None"
+    trusted = manage("shell", "-v", "0", "-c", code, env={**PRODUCTION_ENV, "TRUST_X_FORWARDED_PROTO": "true"})
+    assert trusted.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https')"

@@ -99,3 +99,9 @@ def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
     monkeypatch.setattr("compliance.views.health.last_successful_full_recompute", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
+
+
+def test_an_anonymous_post_is_sent_to_sign_in_not_refused(client):
+    response = client.post("/learning/compliance/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

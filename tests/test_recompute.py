@@ -4,8 +4,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from compliance.models import LearnerRequirementState, RecomputeRun, StatusChange
+from compliance import recompute as recompute_module
+from compliance.models import Learner, LearnerRequirementState, RecomputeRun, StatusChange
 from compliance.recompute import recompute
 from compliance.requirements import requirement_delete, requirement_update
 from compliance.statuses import Status
@@ -189,9 +192,80 @@ def test_validity_change_is_applied_to_everyone_at_once(requirement):
         recompute(trigger="test")
         requirement_update(actor=None, requirement=requirement, valid_days=200, warning_days=10)
         recompute(trigger="test")
-    # expires_on 2026-09-17 with the new validity
+    # With the new validity: warn_on 2026-09-07, expires_on 2026-09-17 (decisions.md)
     assert states(requirement)[learner.pk][0] == Status.EXPIRED
-    assert changes(requirement)[-1] == (learner.pk, Status.COMPLIANT, Status.EXPIRED, dt.date(2026, 9, 17))
+    assert changes(requirement)[-2:] == [
+        (learner.pk, Status.COMPLIANT, Status.EXPIRING_SOON, dt.date(2026, 9, 7)),
+        (learner.pk, Status.EXPIRING_SOON, Status.EXPIRED, dt.date(2026, 9, 17)),
+    ]
+
+
+def test_a_missed_expiring_soon_is_recorded_on_its_own_day(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 11, 1))
+    # warn_on 2026-10-02, expires_on 2026-11-01; no run in between
+    with at_noon(dt.date(2026, 9, 1)):
+        recompute(trigger="test")
+    with at_noon(dt.date(2026, 11, 20)):
+        result = recompute(trigger="test")
+        again = recompute(trigger="test")
+    assert changes(requirement)[1:] == [
+        (learner.pk, Status.COMPLIANT, Status.EXPIRING_SOON, dt.date(2026, 10, 2)),
+        (learner.pk, Status.EXPIRING_SOON, Status.EXPIRED, dt.date(2026, 11, 1)),
+    ]
+    assert (result.changes, again.changes) == (2, 0)
+
+
+def test_no_expiring_soon_is_invented_with_a_zero_warning_window():
+    requirement = RequirementFactory(valid_days=365, warning_days=0)
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 11, 1))
+    with at_noon(dt.date(2026, 9, 1)):
+        recompute(trigger="test")
+    with at_noon(dt.date(2026, 11, 20)):
+        recompute(trigger="test")
+    assert changes(requirement)[1:] == [(learner.pk, Status.COMPLIANT, Status.EXPIRED, dt.date(2026, 11, 1))]
+
+
+def test_a_retake_begun_before_expiry_is_in_progress_from_the_expiry_day(requirement):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 1, 1))
+    # warn_on 2025-12-02, expires_on 2026-01-01; the retake begins on 2025-11-02
+    EnrollmentFactory(
+        learner=learner,
+        course=requirement.course,
+        enrolled_at=dt.datetime(2025, 11, 1, 9, tzinfo=dt.UTC),
+        started_at=dt.datetime(2025, 11, 2, 9, tzinfo=dt.UTC),
+    )
+    for day in (dt.date(2025, 11, 5), dt.date(2025, 12, 5), dt.date(2026, 1, 5)):
+        with at_noon(day):
+            recompute(trigger="test")
+    assert changes(requirement) == [
+        (learner.pk, "", Status.COMPLIANT, dt.date(2025, 1, 1)),
+        (learner.pk, Status.COMPLIANT, Status.EXPIRING_SOON, dt.date(2025, 12, 2)),
+        (learner.pk, Status.EXPIRING_SOON, Status.IN_PROGRESS, dt.date(2026, 1, 1)),
+    ]
+
+
+def test_a_rejoiner_is_not_dated_before_the_day_they_left():
+    group = GroupFactory()
+    requirement = RequirementFactory(target_group=group)
+    membership = MembershipFactory(group=group)
+    learner = membership.learner
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 1, 1))
+    with at_noon(dt.date(2026, 2, 1)):
+        recompute(trigger="test")
+    membership.delete()
+    with at_noon(dt.date(2026, 4, 1)):
+        recompute(trigger="test")
+    MembershipFactory(group=group, learner=learner)
+    with at_noon(dt.date(2026, 5, 1)):
+        recompute(trigger="test")
+    assert changes(requirement) == [
+        (learner.pk, "", Status.COMPLIANT, dt.date(2026, 1, 1)),
+        (learner.pk, Status.COMPLIANT, "", dt.date(2026, 4, 1)),
+        (learner.pk, "", Status.COMPLIANT, dt.date(2026, 4, 1)),
+    ]
 
 
 def test_backdated_effective_day_never_goes_before_the_previous_change(requirement):
@@ -249,24 +323,26 @@ def test_deleting_a_requirement_drops_its_tracking_but_keeps_learning_records(re
     assert learner.completions.count() == 1 and learner.enrollments.count() == 1
 
 
-def test_recompute_runs_a_fixed_number_of_queries_whatever_the_scope(requirement, django_assert_num_queries):
-    def queries_for(n_learners):
-        from compliance.models import Learner
+def recompute_queries_for_a_new_requirement(n_new_learners: int) -> list[str]:
+    requirement = RequirementFactory()
+    Learner.objects.bulk_create(
+        Learner(email=f"q-{requirement.pk}-{i}@example.com", first_name="Q", last_name=str(i))
+        for i in range(n_new_learners)
+    )
+    with at_noon(TODAY), CaptureQueriesContext(connection) as ctx:
+        recompute(requirement_ids=[requirement.pk], trigger="test")
+    return [q["sql"] for q in ctx.captured_queries]
 
-        Learner.objects.bulk_create(
-            [
-                Learner(email=f"q{n_learners}-{i}@example.com", first_name="Q", last_name=str(i))
-                for i in range(n_learners)
-            ]
-        )
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
 
-        with at_noon(TODAY), CaptureQueriesContext(connection) as ctx:
-            recompute(trigger="test")
-        return len(ctx.captured_queries)
-
-    assert queries_for(10) == queries_for(1000)
+def test_recompute_runs_a_fixed_number_of_queries_whatever_the_scope():
+    small = recompute_queries_for_a_new_requirement(10)
+    large = recompute_queries_for_a_new_requirement(1000)
+    # INSERT the run; SAVEPOINT; [PostgreSQL: the requirement's advisory lock]; SELECT the
+    # requirement; SELECT its course history; DROP, CREATE the temporary table, CREATE its
+    # index [PostgreSQL: ANALYZE it]; INSERT passed-through Expiring Soon changes; INSERT
+    # entries and changes; SELECT their count; INSERT leavers' changes; DELETE leavers;
+    # upsert the changed state; SELECT the counts; DROP the table; RELEASE SAVEPOINT; UPDATE the run.
+    assert len(small) == len(large) == (19 if connection.vendor == "postgresql" else 17)
 
 
 def test_command_prints_counts_and_changes(requirement, capsys):
@@ -286,3 +362,27 @@ def test_command_prints_counts_and_changes(requirement, capsys):
 def test_command_for_an_unknown_requirement_fails_clearly():
     with pytest.raises(CommandError, match="requirement 999 does not exist"):
         call_command("recompute_compliance", "--requirement", "999")
+
+
+def test_a_failing_requirement_does_not_stop_the_others_and_the_run_is_marked_failed(monkeypatch, capsys):
+    broken, healthy = RequirementFactory(name="Broken"), RequirementFactory(name="Healthy")
+    LearnerFactory()
+    real = recompute_module.requirement_recompute
+
+    def fail_for_broken(*, requirement_id, **kwargs):
+        if requirement_id == broken.pk:
+            raise RuntimeError("disk full")
+        return real(requirement_id=requirement_id, **kwargs)
+
+    monkeypatch.setattr(recompute_module, "requirement_recompute", fail_for_broken)
+    with at_noon(TODAY), pytest.raises(CommandError, match="1 requirement"):
+        call_command("recompute_compliance")
+
+    assert healthy.states.count() == 1
+    assert broken.states.count() == 0
+    run = RecomputeRun.objects.get()
+    assert run.state == RecomputeRun.State.FAILED
+    assert run.error == f"requirement {broken.pk}: RuntimeError: disk full"
+    captured = capsys.readouterr()
+    assert "Healthy" in captured.out
+    assert f"requirement {broken.pk}: RuntimeError: disk full" in captured.err

@@ -118,3 +118,18 @@ def test_a_real_worker_runs_a_recompute_sent_through_redis(real_worker):
     )
     assert run.requirement_id == requirement.pk and run.changes == 3
     assert LearnerRequirementState.objects.filter(requirement=requirement).count() == 3
+
+
+@pytest.mark.django_db
+def test_a_broker_that_is_down_does_not_turn_a_committed_change_into_an_error(
+    django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    requirement = RequirementFactory()
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(recompute_requirement_task, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_recompute([requirement.pk], trigger="test")
+    assert "Connection refused" in caplog.text

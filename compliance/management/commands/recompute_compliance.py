@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.models import Requirement
-from compliance.recompute import RecomputeAlreadyRunning, recompute
+from compliance.recompute import RecomputeAlreadyRunning, RecomputeFailed, recompute
 from compliance.statuses import Status
 
 
@@ -22,6 +22,11 @@ class Command(BaseCommand):
             result = recompute(requirement_ids=ids, trigger="command", dry_run=dry_run)
         except RecomputeAlreadyRunning as exc:
             raise CommandError(f"already running: {exc}") from None
+        except RecomputeFailed as exc:
+            self._print(exc.result)
+            for failure in exc.failures:
+                self.stderr.write(failure)
+            raise CommandError(f"{len(exc.failures)} requirement(s) failed; the others were recomputed.") from None
         self._print(result)
 
     def _print(self, result):

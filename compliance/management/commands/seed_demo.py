@@ -2,8 +2,8 @@ import argparse
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from compliance.dates import org_today
 from compliance.demo import DemoError, DemoSeedResult, demo_seed
 from compliance.recompute import RecomputeAlreadyRunning, RecomputeResult, recompute
 from compliance.statuses import Status
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, learners=500, seed=42, today=None, **options):
-        today = today or timezone.localdate()
+        today = today or org_today()
         try:
             seeded = demo_seed(learners=learners, seed=seed, today=today)
         except DemoError as exc:
