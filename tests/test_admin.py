@@ -299,6 +299,18 @@ def test_adding_an_enrollment_records_the_admin_audits_and_recomputes(
     assert RecomputeRun.objects.filter(trigger="admin", requirement_id=requirement.pk).exists()
 
 
+def test_an_enrollment_added_before_an_existing_later_completion_is_stored_closed_by_it(admin_client, frozen):
+    learner, course = LearnerFactory(), CourseFactory()
+    completion = CompletionFactory(learner=learner, course=course, day=dt.date(2026, 11, 21))
+
+    response = admin_client.post(url(Enrollment, "add"), enrollment_post(learner, course))  # enrolled 2026-11-20
+
+    assert response.status_code == 302, form_errors(response)
+    enrollment = Enrollment.objects.get()
+    assert (enrollment.completed_at, enrollment.progress) == (completion.completed_at, 100)
+    assert AuditEvent.objects.get(action="admin.add").after["completed_at"] == str(completion.completed_at)
+
+
 def test_a_second_open_enrollment_is_a_form_error_not_a_500(admin_client, frozen):
     existing = EnrollmentFactory(enrolled_at=NOW - dt.timedelta(days=30))
 

@@ -9,7 +9,7 @@ from compliance.admin.auditing import AuditedAdmin, StatePair
 from compliance.admin.forms import CompletionAdminForm, CourseAdminForm, EnrollmentAdminForm
 from compliance.admin.services import completion_correct
 from compliance.models import Completion, Course, Enrollment, EnrollmentSource, RequirementType
-from compliance.records import affected_requirement_ids, completion_record
+from compliance.records import affected_requirement_ids, close_enrollments_by_completions, completion_record
 
 
 def _course_ids(states: list[StatePair]) -> set[int]:
@@ -62,6 +62,9 @@ class EnrollmentAdmin(AuditedAdmin):
             obj.source = EnrollmentSource.ADMIN_ENROLL
             obj.enrolled_by = request.user
         obj.save()
+        # As with imports: enrolled before a completion of the course, it is stored closed by it.
+        if close_enrollments_by_completions(Enrollment.objects.filter(pk=obj.pk)):
+            obj.refresh_from_db()
         return True
 
     def requirements_to_recompute(self, states: list[StatePair]) -> set[int]:
