@@ -32,7 +32,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Lower
 
 from compliance.dates import org_date_of
 from compliance.models import Completion, Learner, Membership, Requirement
@@ -128,19 +127,6 @@ def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learn
 
 def filter_status(learners: QuerySet[Learner], status: Status | str) -> QuerySet[Learner]:
     return learners.filter(status=Status(status).value)
-
-
-def search_learners(learners: QuerySet[Learner], text: str) -> QuerySet[Learner]:
-    """Every white-space separated term must match part of first name, last name or email."""
-    for term in text.split():
-        learners = learners.filter(
-            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(email__icontains=term)
-        )
-    return learners
-
-
-def in_report_order(learners: QuerySet[Learner]) -> QuerySet[Learner]:
-    return learners.order_by(Lower("last_name"), Lower("first_name"), Lower("email"), "id")
 
 
 # --- Rows, counts and the rate ----------------------------------------------------------

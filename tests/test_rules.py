@@ -17,12 +17,12 @@ from compliance.requirements import requirement_update
 from compliance.rules import (
     compliance_rate,
     filter_status,
-    in_report_order,
     learner_status,
     learner_statuses,
     requirement_status_counts,
     status_rows,
 )
+from compliance.selectors import in_report_order, search_learners
 from compliance.statuses import Status
 from tests.factories import (
     CompletionFactory,
@@ -885,3 +885,22 @@ def test_a_course_swap_on_a_prefetched_requirement_is_seen_by_the_engine():
         requirement_update(actor=None, requirement=requirement, course=new_course)
         counts = requirement_status_counts(requirement, dt.date(2026, 6, 1))
     assert counts[Status.COMPLIANT] == 1
+
+
+def test_search_needs_every_term_to_match_a_name_or_the_email_case_insensitively():
+    requirement = RequirementFactory()
+    ana = LearnerFactory(first_name="Ana", last_name="García", email="ana.garcia@example.com")
+    LearnerFactory(first_name="Ana", last_name="Smith", email="ana.smith@example.com")
+    LearnerFactory(first_name="Ben", last_name="Garcia", email="ben@example.com")
+    found = search_learners(learner_statuses(requirement, TODAY), "  ana   GARCIA@ ")
+    assert list(found.values_list("pk", flat=True)) == [ana.pk]
+
+
+def test_report_order_is_last_name_first_name_email_then_id():
+    requirement = RequirementFactory()
+    b = LearnerFactory(first_name="Zoe", last_name="adams", email="b@example.com")
+    a = LearnerFactory(first_name="Zoe", last_name="Adams", email="a@example.com")
+    c = LearnerFactory(first_name="amy", last_name="Brown", email="c@example.com")
+    d = LearnerFactory(first_name="Amy", last_name="Adams", email="d@example.com")
+    ordered = in_report_order(learner_statuses(requirement, TODAY)).values_list("pk", flat=True)
+    assert list(ordered) == [d.pk, a.pk, b.pk, c.pk]
