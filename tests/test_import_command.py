@@ -1,6 +1,7 @@
 """``manage.py import_data``: end to end, as ops run it."""
 
 import datetime as dt
+import getpass
 import io
 
 import pytest
@@ -130,3 +131,26 @@ def test_a_completions_import_closes_enrollments_and_queues_the_recompute(tmp_pa
     ]
     assert Completion.objects.get().learner == ana
     assert LearnerRequirementState.objects.filter(requirement=requirement, learner=ana).exists()
+
+
+def test_the_audit_log_names_the_os_user_who_ran_the_command(people, monkeypatch):
+    monkeypatch.setattr(getpass, "getuser", lambda: "ops-anna")
+
+    import_data("learners", str(people))
+
+    summary = AuditEvent.objects.get(action="import.learners")
+    assert (summary.actor_id, summary.actor_label, summary.object_repr) == (None, "system (ops-anna)", "people.csv")
+    per_learner = AuditEvent.objects.filter(action="import.create")
+    assert set(per_learner.values_list("actor_label", flat=True)) == {"system (ops-anna)"}
+    assert {event.after["import_file"] for event in per_learner} == {"people.csv"}
+
+
+def test_without_an_os_user_name_the_audit_log_says_system(people, monkeypatch):
+    def no_user():
+        raise KeyError("getpwuid(): uid not found: 1234")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+
+    import_data("learners", str(people))
+
+    assert AuditEvent.objects.get(action="import.learners").actor_label == "system"

@@ -77,8 +77,9 @@ def test_a_datetime_with_an_offset_is_converted_to_the_org_day(ana, gdpr):
     assert completion.completed_on == dt.date(2026, 3, 2)
 
 
-def test_a_datetime_without_an_offset_is_in_the_organisations_time_zone(ana, gdpr):
-    with timezone.override("Europe/Berlin"):
+def test_a_datetime_without_an_offset_is_in_the_organisations_time_zone(ana, gdpr, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    with timezone.override("America/New_York"):  # whatever zone is active, the org's decides
         run(HEADER + "ana@example.com,GDPR-101,2026-03-01 00:30\n")
 
     completion = Completion.objects.get()
@@ -160,6 +161,38 @@ def test_a_completion_closes_the_open_enrollment_enrolled_on_or_before_its_day(a
     assert (later.completed_at, later.progress) == (None, 30)
 
 
+def test_an_import_leaves_the_open_enrollments_of_learners_it_does_not_name_alone(ana, gdpr):
+    # Ben's open enrollment is one an older completion of his would close (data
+    # that came in some other way); Ana's import must not touch it.
+    ben = LearnerFactory(email="ben@example.com")
+    bens = EnrollmentFactory(learner=ben, course=gdpr, enrolled_at=org_day_start(dt.date(2026, 1, 5)), progress=20)
+    CompletionFactory(learner=ben, course=gdpr, day=dt.date(2026, 2, 1))
+
+    result = run(HEADER + "ana@example.com,GDPR-101,2026-03-01\n")
+
+    assert (result.created, result.enrollments_closed) == (1, 0)
+    bens.refresh_from_db()
+    assert (bens.completed_at, bens.progress) == (None, 20)
+    assert not AuditEvent.objects.filter(object_type="enrollment").exists()
+
+
+def test_an_import_leaves_a_named_learners_enrollments_in_other_courses_alone(ana, gdpr):
+    # Ana and Fire-1 are both in the file, but not together: her Fire-1 enrollment is not the file's.
+    fire = CourseFactory(code="FIRE-1")
+    ben = LearnerFactory(email="ben@example.com")
+    anas_fire = EnrollmentFactory(learner=ana, course=fire, enrolled_at=org_day_start(dt.date(2026, 1, 5)))
+    CompletionFactory(learner=ana, course=fire, day=dt.date(2026, 2, 1))
+    bens_fire = EnrollmentFactory(learner=ben, course=fire, enrolled_at=org_day_start(dt.date(2026, 1, 5)))
+
+    result = run(HEADER + "ana@example.com,GDPR-101,2026-03-01\nben@example.com,FIRE-1,2026-03-01\n")
+
+    assert result.enrollments_closed == 1
+    anas_fire.refresh_from_db()
+    bens_fire.refresh_from_db()
+    assert anas_fire.is_open
+    assert bens_fire.completed_at == org_day_start(dt.date(2026, 3, 1))
+
+
 def test_a_dry_run_counts_like_a_real_run_and_writes_nothing(ana, gdpr):
     enrollment = EnrollmentFactory(learner=ana, course=gdpr, enrolled_at=org_day_start(dt.date(2026, 2, 1)))
 
@@ -172,13 +205,60 @@ def test_a_dry_run_counts_like_a_real_run_and_writes_nothing(ana, gdpr):
     assert AuditEvent.objects.count() == 0
 
 
-def test_an_import_is_audited_once_and_recorded_by_its_actor(ana, gdpr, admin_user):
+def test_an_import_is_audited_once_in_sum_and_once_per_completion_and_recorded_by_its_actor(ana, gdpr, admin_user):
     run(HEADER + "ana@example.com,GDPR-101,2026-03-01\n", actor=admin_user)
 
-    assert Completion.objects.get().recorded_by == admin_user
-    event = AuditEvent.objects.get()
-    assert (event.action, event.object_type, event.actor_label) == ("import.completions", "import", "alice")
-    assert event.after == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "enrollments_closed": 0}
+    completion = Completion.objects.get()
+    assert completion.recorded_by == admin_user
+    summary = AuditEvent.objects.get(action="import.completions")
+    assert (summary.object_type, summary.actor_label) == ("import", "alice")
+    assert summary.after == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "enrollments_closed": 0}
+    created = AuditEvent.objects.get(action="import.create")
+    assert (created.object_type, created.object_id, created.actor_id) == (
+        "completion",
+        str(completion.pk),
+        admin_user.pk,
+    )
+    assert created.before is None
+    assert created.after == {
+        "learner": ana.pk,
+        "course": gdpr.pk,
+        "completed_at": "2026-03-01 00:00:00+00:00",
+        "completed_on": "2026-03-01",
+        "import_file": "upload.csv",
+        "import_event": summary.pk,
+    }
+    assert AuditEvent.objects.count() == 2
+
+
+def test_an_enrollment_the_import_closes_is_audited_with_its_before_and_after(ana, gdpr):
+    enrollment = EnrollmentFactory(
+        learner=ana, course=gdpr, enrolled_at=org_day_start(dt.date(2026, 2, 1)), progress=40
+    )
+
+    run(HEADER + "ana@example.com,GDPR-101,2026-03-01T08:00:00+00:00\n")
+
+    event = AuditEvent.objects.get(action="import.update")
+    assert (event.object_type, event.object_id, event.object_repr) == (
+        "enrollment",
+        str(enrollment.pk),
+        "ana@example.com in GDPR-101 (closed)",
+    )
+    assert event.before == {"progress": 40, "completed_at": None}
+    assert event.after == {
+        "progress": 100,
+        "completed_at": "2026-03-01 08:00:00+00:00",
+        "import_file": "upload.csv",
+        "import_event": AuditEvent.objects.get(action="import.completions").pk,
+    }
+
+
+def test_a_row_already_recorded_leaves_no_audit_event_of_its_own(ana, gdpr):
+    CompletionFactory(learner=ana, course=gdpr, day=dt.date(2026, 3, 1))
+
+    run(HEADER + "ana@example.com,GDPR-101,2026-03-01\n")
+
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["import.completions"]
 
 
 def test_an_import_recomputes_the_requirements_of_its_courses(ana, gdpr, django_capture_on_commit_callbacks):

@@ -100,4 +100,29 @@ def test_a_courses_import_is_audited_and_recomputes_nothing(django_capture_on_co
 
     assert result.requirement_ids == frozenset()
     assert callbacks == []
-    assert AuditEvent.objects.get().action == "import.courses"
+    assert AuditEvent.objects.filter(action="import.courses").count() == 1
+
+
+def test_each_course_created_or_updated_is_audited_with_its_fields_and_the_file():
+    fire = CourseFactory(code="FIRE-1", title="Fire", url="https://lms.example.com/fire")
+    CourseFactory(code="DSE-2", title="Display Screens")
+
+    run(GOOD + "dse-2,Display Screens,\n")
+
+    summary = AuditEvent.objects.get(action="import.courses")
+    tag = {"import_file": "upload.csv", "import_event": summary.pk}
+    gdpr = Course.objects.get(code="GDPR-101")
+    created = AuditEvent.objects.get(action="import.create")
+    assert (created.object_type, created.object_id, created.object_repr) == (
+        "course",
+        str(gdpr.pk),
+        "GDPR-101 · Data Privacy Basics",
+    )
+    assert (created.before, created.after) == (
+        None,
+        {"code": "GDPR-101", "title": "Data Privacy Basics", "url": "https://lms.example.com/gdpr", **tag},
+    )
+    updated = AuditEvent.objects.get(action="import.update")  # DSE-2 is unchanged: no event
+    assert (updated.object_type, updated.object_id) == ("course", str(fire.pk))
+    assert updated.before == {"title": "Fire", "url": "https://lms.example.com/fire"}
+    assert updated.after == {"title": "Fire Safety", "url": "", **tag}

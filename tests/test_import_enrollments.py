@@ -71,8 +71,9 @@ def test_a_good_file_creates_open_enrollments_at_the_start_of_their_org_days(ana
     assert set(Enrollment.objects.values_list("source", flat=True)) == {EnrollmentSource.IMPORT}
 
 
-def test_dates_are_org_days_in_the_organisations_time_zone(ana, gdpr):
-    with timezone.override("Europe/Berlin"):
+def test_dates_are_org_days_in_the_organisations_time_zone(ana, gdpr, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    with timezone.override("America/New_York"):  # whatever zone is active, the org's decides
         run(HEADER + "ana@example.com,GDPR-101,2026-03-01,,\n")
 
     assert Enrollment.objects.get().enrolled_at == dt.datetime(2026, 2, 28, 23, 0, tzinfo=dt.UTC)
@@ -273,13 +274,82 @@ def test_a_dry_run_counts_like_a_real_run_and_writes_nothing(ana, gdpr):
     assert AuditEvent.objects.count() == 0
 
 
-def test_an_import_is_audited_once_and_enrolled_by_its_actor(ana, gdpr, admin_user):
+def test_an_import_is_audited_once_in_sum_and_once_per_enrollment_and_enrolled_by_its_actor(ana, gdpr, admin_user):
     run(HEADER + "ana@example.com,GDPR-101,2026-03-01,,\n", actor=admin_user)
 
-    assert Enrollment.objects.get().enrolled_by == admin_user
-    event = AuditEvent.objects.get()
-    assert (event.action, event.actor_id) == ("import.enrollments", admin_user.pk)
-    assert event.after == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "enrollments_closed": 0}
+    enrollment = Enrollment.objects.get()
+    assert enrollment.enrolled_by == admin_user
+    summary = AuditEvent.objects.get(action="import.enrollments")
+    assert summary.actor_id == admin_user.pk
+    assert summary.after == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "enrollments_closed": 0}
+    created = AuditEvent.objects.get(action="import.create")
+    assert (created.object_type, created.object_id, created.actor_id) == (
+        "enrollment",
+        str(enrollment.pk),
+        admin_user.pk,
+    )
+    assert (created.object_repr, created.before) == ("ana@example.com in GDPR-101 (open)", None)
+    assert created.after == {
+        "learner": ana.pk,
+        "course": gdpr.pk,
+        "enrolled_at": "2026-03-01 00:00:00+00:00",
+        "started_at": None,
+        "progress": 0,
+        "completed_at": None,
+        "import_file": "upload.csv",
+        "import_event": summary.pk,
+    }
+    assert AuditEvent.objects.count() == 2
+
+
+def test_an_updated_enrollment_is_audited_with_the_fields_that_changed(ana, gdpr):
+    enrollment = EnrollmentFactory(learner=ana, course=gdpr, enrolled_at=day("2026-03-01"), progress=10)
+
+    run(HEADER + "ana@example.com,GDPR-101,2026-03-01,2026-03-04,60\n")
+
+    event = AuditEvent.objects.get(action="import.update")
+    assert (event.object_type, event.object_id) == ("enrollment", str(enrollment.pk))
+    assert event.before == {"started_at": None, "progress": 10}
+    assert event.after == {
+        "started_at": "2026-03-04 00:00:00+00:00",
+        "progress": 60,
+        "import_file": "upload.csv",
+        "import_event": AuditEvent.objects.get(action="import.enrollments").pk,
+    }
+
+
+def test_an_enrollment_stored_closed_is_audited_once_as_created_closed(ana, gdpr):
+    CompletionFactory(learner=ana, course=gdpr, completed_at=dt.datetime(2026, 3, 5, 9, 0, tzinfo=dt.UTC))
+
+    run(HEADER + "ana@example.com,GDPR-101,2026-03-01,,\n")
+
+    event = AuditEvent.objects.exclude(action="import.enrollments").get()
+    assert (event.action, event.object_repr) == ("import.create", "ana@example.com in GDPR-101 (closed)")
+    assert (event.after["progress"], event.after["completed_at"]) == (100, "2026-03-05 09:00:00+00:00")
+
+
+def test_an_unchanged_row_leaves_no_audit_event_of_its_own(ana, gdpr):
+    EnrollmentFactory(learner=ana, course=gdpr, enrolled_at=day("2026-03-01"), progress=10)
+
+    run(HEADER + "ana@example.com,GDPR-101,2026-03-01,,10\n")
+
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["import.enrollments"]
+
+
+def test_an_import_leaves_the_open_enrollments_of_learners_it_does_not_name_alone(ana, gdpr):
+    # Ben's open enrollment is one an older completion of his would close (data
+    # that came in some other way); Ana's import must not touch it.
+    ben = LearnerFactory(email="ben@example.com")
+    bens = EnrollmentFactory(learner=ben, course=gdpr, enrolled_at=day("2026-01-05"), progress=20)
+    CompletionFactory(learner=ben, course=gdpr, day=dt.date(2026, 2, 1))
+    CompletionFactory(learner=ana, course=gdpr, day=dt.date(2026, 3, 5))
+
+    result = run(HEADER + "ana@example.com,GDPR-101,2026-03-01,,\n")
+
+    assert (result.created, result.enrollments_closed) == (1, 1)  # Ana's, stored closed
+    bens.refresh_from_db()
+    assert (bens.completed_at, bens.progress) == (None, 20)
+    assert not AuditEvent.objects.filter(object_type="enrollment", object_id=str(bens.pk)).exists()
 
 
 def test_an_import_recomputes_the_requirements_of_its_courses(ana, gdpr, django_capture_on_commit_callbacks):

@@ -234,10 +234,10 @@ def test_a_dry_run_counts_like_a_real_run_and_writes_nothing():
     assert table_counts() == before
 
 
-def test_an_import_records_one_audit_event_with_its_counts(admin_user):
+def test_an_import_records_one_summary_event_with_its_counts(admin_user):
     run(GOOD, actor=admin_user)
 
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="import.learners")
     assert (event.action, event.object_type, event.object_repr, event.actor_label) == (
         "import.learners",
         "import",
@@ -245,6 +245,93 @@ def test_an_import_records_one_audit_event_with_its_counts(admin_user):
         "alice",
     )
     assert event.after == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "groups_created": 2}
+
+
+def test_each_learner_created_is_audited_with_its_fields_and_sorted_groups(admin_user):
+    run(GOOD, actor=admin_user)
+
+    summary = AuditEvent.objects.get(action="import.learners")
+    ana = Learner.objects.get(email="ana@example.com")
+    event = AuditEvent.objects.get(action="import.create", object_id=str(ana.pk))
+    assert (event.object_type, event.object_repr, event.actor_label, event.before) == (
+        "learner",
+        "Ana Alves <ana@example.com>",
+        "alice",
+        None,
+    )
+    assert event.after == {
+        "email": "ana@example.com",
+        "first_name": "Ana",
+        "last_name": "Alves",
+        "active": True,
+        "manager_email": "boss@example.com",
+        "groups": ["HR Department", "Sales Team"],
+        "import_file": "upload.csv",
+        "import_event": summary.pk,
+    }
+    assert AuditEvent.objects.filter(action="import.create").count() == 3
+
+
+def test_a_learner_deactivated_and_regrouped_is_audited_with_before_and_after():
+    ben = LearnerFactory(email="ben@example.com", first_name="Ben", last_name="Baker", active=True)
+    MembershipFactory(learner=ben, group=GroupFactory(name="Warehouse"))
+    MembershipFactory(learner=ben, group=GroupFactory(name="Sales Team"))
+
+    run("email,first_name,last_name,groups,active\nben@example.com,Ben,Baker,sales team;HR,false\n")
+
+    event = AuditEvent.objects.get(action="import.update")
+    assert (event.object_type, event.object_id) == ("learner", str(ben.pk))
+    assert event.before == {"active": True, "groups": ["Sales Team", "Warehouse"]}
+    assert event.after == {
+        "active": False,
+        "groups": ["HR", "Sales Team"],
+        "import_file": "upload.csv",
+        "import_event": AuditEvent.objects.get(action="import.learners").pk,
+    }
+
+
+def test_a_learner_whose_groups_alone_change_is_audited_and_counted_updated():
+    ben = LearnerFactory(email="ben@example.com", first_name="Ben", last_name="Baker")
+    MembershipFactory(learner=ben, group=GroupFactory(name="Warehouse"))
+
+    result = run("email,first_name,last_name,groups\nben@example.com,Ben,Baker,\n")
+
+    assert (result.updated, result.unchanged) == (1, 0)
+    event = AuditEvent.objects.get(action="import.update")
+    assert event.before == {"groups": ["Warehouse"]}
+    assert (event.after["groups"], set(event.after)) == ([], {"groups", "import_file", "import_event"})
+
+
+def test_without_a_groups_column_the_audit_log_says_nothing_of_groups():
+    ben = LearnerFactory(email="ben@example.com", first_name="Ben", last_name="Baker")
+    MembershipFactory(learner=ben, group=GroupFactory(name="Warehouse"))
+
+    run("email,first_name,last_name\nben@example.com,Benjamin,Baker\nana@example.com,Ana,Alves\n")
+
+    updated = AuditEvent.objects.get(action="import.update")
+    assert (updated.before, updated.after["first_name"]) == ({"first_name": "Ben"}, "Benjamin")
+    assert "groups" not in AuditEvent.objects.get(action="import.create").after
+
+
+def test_unchanged_rows_leave_no_audit_event_of_their_own():
+    run(GOOD)
+    AuditEvent.objects.all().delete()
+
+    result = run(GOOD)
+
+    assert result.unchanged == 3
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["import.learners"]
+
+
+def test_a_dry_run_leaves_no_audit_event():
+    ben = LearnerFactory(email="ben@example.com", first_name="Ben", last_name="Old")
+
+    result = run(GOOD, dry_run=True)
+
+    assert (result.created, result.updated) == (2, 1)
+    assert not AuditEvent.objects.exists()
+    ben.refresh_from_db()
+    assert ben.last_name == "Old"
 
 
 def test_an_import_that_changes_learners_recomputes_every_requirement(django_capture_on_commit_callbacks):

@@ -4,7 +4,9 @@ never one per row.
 The one thing that varies with the row count is how Django splits a bulk
 INSERT or UPDATE to respect the database's limit on parameters per statement
 (SQLite's 999; PostgreSQL has none below the import's own ``WRITE_BATCH``), so
-each test adds ``statements(...)`` for those, as Django computes them.
+each test adds ``statements(...)`` for those, as Django computes them; that
+includes the INSERTs of the per-record audit events (``import.create`` and
+``import.update``).
 """
 
 import datetime as dt
@@ -19,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from compliance.dates import org_day_start
 from compliance.imports import run_import
 from compliance.imports.batching import WRITE_BATCH
-from compliance.models import Completion, Course, Enrollment, Learner, Membership
+from compliance.models import AuditEvent, Completion, Course, Enrollment, Learner, Membership
 from tests.factories import (
     CompletionFactory,
     CourseFactory,
@@ -79,8 +81,8 @@ def learners_file(n: int, tag: str) -> str:
 def test_a_learners_import_needs_the_same_queries_for_10_and_200_rows():
     GroupFactory(name="Sales")
     # savepoint, learners, groups, memberships, INSERT groups, INSERT learners, UPDATE learners,
-    # DELETE memberships, INSERT memberships, requirements (all: the scope may change), audit, release;
-    # the three bulk writes are counted by statements()
+    # DELETE memberships, INSERT memberships, requirements (all: the scope may change), summary audit event,
+    # release; the bulk writes (with the audit events of each learner created and updated) by statements()
     fixed = 9
     for n in (10, 200):
         text = learners_file(n, tag=f"n{n}-")
@@ -90,24 +92,33 @@ def test_a_learners_import_needs_the_same_queries_for_10_and_200_rows():
             + statements(n // 2, Learner)
             + statements(n // 2, Learner, update_fields=update)
             + statements(2 * n, Membership)
+            + 2 * statements(n // 2, AuditEvent)
         )
         assert queries("learners", text) == expected, n
 
 
 def test_a_courses_import_needs_the_same_queries_for_10_and_200_rows():
-    # savepoint, courses, INSERT courses, UPDATE courses, audit, release; the bulk writes by statements()
+    # savepoint, courses, INSERT courses, UPDATE courses, summary audit event, release;
+    # the bulk writes (with the audit events of each course created and updated) by statements()
     fixed = 4
     for n in (10, 200):
         for i in range(n // 2):
             CourseFactory(code=f"N{n}-{i}", title="Before")
         text = "code,title\n" + "".join(f"N{n}-{i},After\n" for i in range(n))
-        expected = fixed + statements(n - n // 2, Course) + statements(n // 2, Course, update_fields=["title", "url"])
+        expected = (
+            fixed
+            + statements(n - n // 2, Course)
+            + statements(n // 2, Course, update_fields=["title", "url"])
+            + statements(n - n // 2, AuditEvent)
+            + statements(n // 2, AuditEvent)
+        )
         assert queries("courses", text) == expected, n
 
 
 def test_an_enrollments_import_needs_the_same_queries_for_10_and_200_rows(gdpr):
-    # savepoint, learners, courses, enrollments, INSERT, UPDATE, close by completions,
-    # requirements of the course, course history, audit, release; the bulk writes by statements()
+    # savepoint, learners, courses, enrollments, INSERT, UPDATE, close those written by completions
+    # (none closes: nothing to read back), requirements of the course, course history, summary audit event,
+    # release; the bulk writes (with the audit events of each enrollment created and updated) by statements()
     fixed = 9
     for n in (10, 200):
         learners = [LearnerFactory(email=f"n{n}-{i}@example.com") for i in range(n)]
@@ -121,14 +132,18 @@ def test_an_enrollments_import_needs_the_same_queries_for_10_and_200_rows(gdpr):
             fixed
             + statements(n - n // 2, Enrollment)
             + statements(n // 2, Enrollment, update_fields=["enrolled_at", "started_at", "progress"])
+            + statements(n - n // 2, AuditEvent)
+            + statements(n // 2, AuditEvent)
         )
         assert queries("enrollments", text) == expected, n
 
 
 def test_a_completions_import_needs_the_same_queries_for_10_and_200_rows(gdpr):
-    # savepoint, learners, courses, completions, INSERT, close enrollments,
-    # requirements of the course, course history, audit, release; the INSERT by statements()
-    fixed = 9
+    # savepoint, learners, courses, completions, INSERT, open enrollments of the new completions' learners
+    # and courses, close them, read back those closed, requirements of the course, course history,
+    # summary audit event, release; the INSERT and the audit events (completions created, enrollments
+    # closed) by statements()
+    fixed = 11
     for n in (10, 200):
         learners = [LearnerFactory(email=f"n{n}-{i}@example.com") for i in range(n)]
         for learner in learners:
@@ -138,5 +153,5 @@ def test_a_completions_import_needs_the_same_queries_for_10_and_200_rows(gdpr):
         text = "email,course_code,completed_on\n" + "".join(
             f"n{n}-{i}@example.com,GDPR-101,2026-03-01\n" for i in range(n)
         )
-        expected = fixed + statements(n - n // 2, Completion)
+        expected = fixed + statements(n - n // 2, Completion) + 2 * statements(n - n // 2, AuditEvent)
         assert queries("completions", text) == expected, n

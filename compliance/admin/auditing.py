@@ -4,14 +4,10 @@ fields it changed, and queues a recompute of the requirements it can affect."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.contrib import admin
 from django.db import models, transaction
-from django.utils import timezone
 
-from compliance.audit import SYSTEM_ACTOR, audit_log, snapshot
-from compliance.models import AuditEvent
+from compliance.audit import audit_log, audit_log_many, changed_only, snapshot
 from compliance.roles import is_compliance_admin
 from compliance.tasks import queue_recompute
 
@@ -20,38 +16,6 @@ ADD, CHANGE, DELETE = "admin.add", "admin.change", "admin.delete"
 
 #: (state before, state after) of one object; ``None`` before an add or after a delete.
 StatePair = tuple[dict | None, dict | None]
-
-
-def audit_log_many(
-    *, actor, action: str, entries: Iterable[tuple[models.Model, dict | None, dict | None]], batch_size: int = 1000
-) -> int:
-    """``audit_log`` for many objects at once, in batched INSERTs: ``entries``
-    are ``(object, before, after)``. Returns how many events were written."""
-    at = timezone.now()
-    actor_id = getattr(actor, "pk", None)
-    actor_label = actor.get_username() if actor is not None else SYSTEM_ACTOR
-    events = [
-        AuditEvent(
-            at=at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            object_type=obj._meta.model_name,
-            object_id=str(obj.pk),
-            object_repr=str(obj)[:300],
-            before=before,
-            after=after,
-        )
-        for obj, before, after in entries
-    ]
-    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
-    return len(events)
-
-
-def changed_only(before: dict, after: dict) -> tuple[dict, dict]:
-    """The keys whose value differs, on both sides."""
-    keys = [key for key in after if after[key] != before.get(key)]
-    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
 
 
 class ComplianceAdminsMayUse:

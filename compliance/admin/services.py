@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from compliance.admin.auditing import RECOMPUTE_TRIGGER, audit_log_many
+from compliance.admin.auditing import RECOMPUTE_TRIGGER
+from compliance.audit import audit_log_many
 from compliance.dates import org_date
 from compliance.models import Completion, Enrollment, Learner, Requirement
 from compliance.records import close_enrollments_by_completions

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils import timezone
 
-from compliance.dates import org_day_start
+from compliance.dates import org_date, org_day_start, org_timezone
 from compliance.imports.errors import Problems
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -98,7 +98,7 @@ def moment(value: str, *, column: str, now: dt.datetime) -> dt.datetime:
     than ``now``, as an aware moment. A datetime without an offset is in the
     organisation's time zone."""
     if _DATE.fullmatch(value):
-        return org_day_start(date(value, column=column, today=timezone.localdate(now)))
+        return org_day_start(date(value, column=column, today=org_date(now)))
     if not value:
         raise CellError(f"{column} is empty")
     try:
@@ -109,7 +109,7 @@ def moment(value: str, *, column: str, now: dt.datetime) -> dt.datetime:
         raise CellError(
             f'{column} "{value}" is not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM[:SS][+HH:MM])'
         ) from None
-    aware = timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+    aware = timezone.make_aware(parsed, org_timezone()) if timezone.is_naive(parsed) else parsed
     if aware > now:
         raise CellError(f"{column} {value} is in the future")
     return aware

@@ -6,17 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from compliance.audit import snapshot
 from compliance.imports import cells
 from compliance.imports.batching import WRITE_BATCH
 from compliance.imports.csvfile import Columns, CsvRow, CsvTable
 from compliance.imports.errors import FirstLines, Problems
 from compliance.imports.lookups import courses_by_code
 from compliance.imports.result import ImportKind, Written
+from compliance.imports.trail import Trail
 from compliance.models import Course
 
 COLUMNS = Columns(required=("code", "title"), optional=("url",))
 CODE_MAX = 64
 TITLE_MAX = 200
+AUDITED_FIELDS = ["code", "title", "url"]
 
 
 @dataclass(slots=True)
@@ -48,6 +51,7 @@ class CoursePlan:
     new: list[Course] = field(default_factory=list)
     changed: list[Course] = field(default_factory=list)
     unchanged: int = 0
+    trail: Trail = field(default_factory=Trail)
 
     @property
     def created(self) -> int:
@@ -58,21 +62,28 @@ class CoursePlan:
         return len(self.changed)
 
 
+def _state(course: Course) -> dict:
+    return snapshot(course, AUDITED_FIELDS)
+
+
 def plan(rows: list[CourseRow], problems: Problems) -> CoursePlan:
     existing = courses_by_code()
     result = CoursePlan()
     for row in rows:
         course = existing.get(row.code.lower())
         if course is None:
-            result.new.append(Course(code=row.code, title=row.title, url=row.url or ""))
+            course = Course(code=row.code, title=row.title, url=row.url or "")
+            result.new.append(course)
+            result.trail.add_created(course, _state(course))
             continue
-        wanted = {"title": row.title} if row.url is None else {"title": row.title, "url": row.url}
-        if all(getattr(course, name) == value for name, value in wanted.items()):
+        before = _state(course)
+        course.title = row.title
+        if row.url is not None:
+            course.url = row.url
+        if result.trail.add_updated(course, before, _state(course)):
+            result.changed.append(course)
+        else:
             result.unchanged += 1
-            continue
-        for name, value in wanted.items():
-            setattr(course, name, value)
-        result.changed.append(course)
     return result
 
 
@@ -80,7 +91,7 @@ def write(plan: CoursePlan, *, actor=None) -> Written:
     """Courses alone change no status: no requirement is recomputed."""
     Course.objects.bulk_create(plan.new, batch_size=WRITE_BATCH)
     Course.objects.bulk_update(plan.changed, ["title", "url"], batch_size=WRITE_BATCH)
-    return Written()
+    return Written(trail=plan.trail)
 
 
 KIND = ImportKind(columns=COLUMNS, parse=parse, plan=plan, write=write)

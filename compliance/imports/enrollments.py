@@ -15,18 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.utils import timezone
-
 from compliance.dates import org_date, org_day_start
 from compliance.imports import cells
 from compliance.imports.batching import WRITE_BATCH
+from compliance.imports.closing import ENROLLMENT_LOADED_FIELDS, close_completed, enrollment_state
 from compliance.imports.courses import CODE_MAX
 from compliance.imports.csvfile import Columns, CsvRow, CsvTable
 from compliance.imports.errors import FirstLines, Problems
 from compliance.imports.lookups import by_learner_and_course, resolve_learners_and_courses
 from compliance.imports.result import ImportKind, Written
+from compliance.imports.trail import Trail
 from compliance.models import Enrollment, EnrollmentSource
-from compliance.records import affected_requirement_ids, close_enrollments_by_completions
+from compliance.records import affected_requirement_ids
 
 COLUMNS = Columns(required=("email", "course_code", "enrolled_on"), optional=("started_on", "progress"))
 UPDATED_FIELDS = ["enrolled_at", "started_at", "progress"]
@@ -60,7 +60,7 @@ def _parse_row(row: CsvRow, today: dt.date, problems: Problems) -> EnrollmentRow
 
 
 def parse(table: CsvTable, problems: Problems, now: dt.datetime) -> list[EnrollmentRow]:
-    today = timezone.localdate(now)
+    today = org_date(now)
     rows = [row for row in (_parse_row(csv_row, today, problems) for csv_row in table.rows) if row]
     seen = FirstLines(problems)
     return [
@@ -78,6 +78,7 @@ class EnrollmentPlan:
     changed: list[Enrollment] = field(default_factory=list)
     unchanged: int = 0
     course_ids: set[int] = field(default_factory=set)  # of the enrollments created or changed
+    before: dict[int, dict] = field(default_factory=dict)  # enrollment id -> its state before, of the changed
 
     @property
     def created(self) -> int:
@@ -90,9 +91,8 @@ class EnrollmentPlan:
 
 def _enrollments_of(learner_ids: set[int], course_ids: set[int]) -> dict[tuple[int, int], list[Enrollment]]:
     """Every enrollment of these learners in these courses, by (learner id, course id)."""
-    fields = ("id", "learner_id", "course_id", "enrolled_at", "started_at", "progress", "completed_at")
     found: dict[tuple[int, int], list[Enrollment]] = {}
-    query = Enrollment.objects.only(*fields).order_by("id")
+    query = Enrollment.objects.only(*ENROLLMENT_LOADED_FIELDS).order_by("id")
     for enrollment in by_learner_and_course(query, learner_ids, course_ids):
         found.setdefault((enrollment.learner_id, enrollment.course_id), []).append(enrollment)
     return found
@@ -128,39 +128,52 @@ def _apply_row(enrollment: Enrollment, row: EnrollmentRow, problems: Problems) -
 
 def plan(rows: list[EnrollmentRow], problems: Problems) -> EnrollmentPlan:
     resolved = resolve_learners_and_courses(rows, problems)
-    existing = _enrollments_of({learner for _, learner, _ in resolved}, {course for _, _, course in resolved})
+    existing = _enrollments_of({learner.pk for _, learner, _ in resolved}, {course.pk for _, _, course in resolved})
     result = EnrollmentPlan()
-    for row, learner_id, course_id in resolved:
-        enrollment = _same_enrollment(row, existing.get((learner_id, course_id), []))
+    for row, learner, course in resolved:
+        enrollment = _same_enrollment(row, existing.get((learner.pk, course.pk), []))
         if enrollment is None:
             result.new.append(
                 Enrollment(
-                    learner_id=learner_id,
-                    course_id=course_id,
+                    learner=learner,
+                    course=course,
                     enrolled_at=org_day_start(row.enrolled_on),
                     started_at=org_day_start(row.started_on) if row.started_on else None,
                     progress=row.progress or 0,
                     source=EnrollmentSource.IMPORT,
                 )
             )
-            result.course_ids.add(course_id)
-        elif enrollment.is_open and _apply_row(enrollment, row, problems):
+            result.course_ids.add(course.pk)
+            continue
+        before = enrollment_state(enrollment)
+        if enrollment.is_open and _apply_row(enrollment, row, problems):
+            enrollment.learner, enrollment.course = learner, course  # named in the audit log without a query
             result.changed.append(enrollment)
-            result.course_ids.add(course_id)
+            result.before[enrollment.pk] = before
+            result.course_ids.add(course.pk)
         else:
             result.unchanged += 1
     return result
 
 
 def write(plan: EnrollmentPlan, *, actor=None) -> Written:
+    """Write, then close those of the enrollments created or changed that an
+    existing completion closes (no other enrollment: the file's alone)."""
     for enrollment in plan.new:
         enrollment.enrolled_by = actor
     Enrollment.objects.bulk_create(plan.new, batch_size=WRITE_BATCH)
     Enrollment.objects.bulk_update(plan.changed, UPDATED_FIELDS, batch_size=WRITE_BATCH)
-    closed = 0
-    if plan.course_ids:
-        closed = close_enrollments_by_completions(Enrollment.objects.filter(course_id__in=plan.course_ids))
-    return Written(requirement_ids=frozenset(affected_requirement_ids(plan.course_ids)), enrollments_closed=closed)
+    closed = close_completed(plan.new + plan.changed)
+    trail = Trail()
+    for enrollment in plan.new:
+        trail.add_created(enrollment, enrollment_state(enrollment))
+    for enrollment in plan.changed:
+        trail.add_updated(enrollment, plan.before[enrollment.pk], enrollment_state(enrollment))
+    return Written(
+        requirement_ids=frozenset(affected_requirement_ids(plan.course_ids)),
+        enrollments_closed=len(closed),
+        trail=trail,
+    )
 
 
 KIND = ImportKind(columns=COLUMNS, parse=parse, plan=plan, write=write)

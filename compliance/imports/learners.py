@@ -12,18 +12,21 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from compliance.audit import snapshot
 from compliance.imports import cells
 from compliance.imports.batching import WRITE_BATCH, chunked
 from compliance.imports.csvfile import Columns, CsvRow, CsvTable
 from compliance.imports.errors import FirstLines, Problems
 from compliance.imports.lookups import groups_by_name, learners_by_email
 from compliance.imports.result import ImportKind, Written
+from compliance.imports.trail import Trail
 from compliance.models import Learner, LearnerGroup, Membership, Requirement
 
 COLUMNS = Columns(required=("email", "first_name", "last_name"), optional=("groups", "active", "manager_email"))
 NAME_MAX = 150
 GROUP_NAME_MAX = 200
 UPDATED_FIELDS = ["first_name", "last_name", "active", "manager_email", "updated_at"]
+AUDITED_FIELDS = ["email", "first_name", "last_name", "active", "manager_email"]
 
 
 @dataclass(slots=True)
@@ -72,17 +75,27 @@ def parse(table: CsvTable, problems: Problems, now: dt.datetime) -> list[Learner
 @dataclass
 class LearnerPlan:
     new: list[Learner] = field(default_factory=list)
-    changed: list[Learner] = field(default_factory=list)
-    updated: int = 0
+    changed: list[Learner] = field(default_factory=list)  # whose own fields change (groups aside)
     unchanged: int = 0
     new_groups: dict[str, str] = field(default_factory=dict)  # lower-case name -> name as first written
     group_ids: dict[str, int] = field(default_factory=dict)  # lower-case name -> id, existing groups
+    group_names: dict[str, str] = field(default_factory=dict)  # lower-case name -> name, existing groups
     memberships_to_add: list[tuple[Learner, str]] = field(default_factory=list)  # (learner, lower-case group name)
     memberships_to_drop: list[int] = field(default_factory=list)
+    trail: Trail = field(default_factory=Trail)
 
     @property
     def created(self) -> int:
         return len(self.new)
+
+    @property
+    def updated(self) -> int:
+        """Learners whose fields or groups change: one ``import.update`` event each."""
+        return len(self.trail.updated)
+
+    def names_of(self, group_keys) -> list[str]:
+        """The sorted names of these groups (lower-case names), as stored or as they will be."""
+        return sorted(self.group_names.get(key) or self.new_groups[key] for key in group_keys)
 
 
 def _memberships_of(learner_ids: list[int]) -> dict[int, dict[int, int]]:
@@ -109,10 +122,9 @@ def _set_fields(learner: Learner, row: LearnerRow) -> bool:
     return changed
 
 
-def _plan_groups(plan: LearnerPlan, learner: Learner, wanted: dict[str, str], current: dict[int, int]) -> bool:
-    """Plan the memberships that make ``wanted`` the learner's exact groups; whether any change."""
+def _plan_groups(plan: LearnerPlan, learner: Learner, wanted: dict[str, str], current: dict[int, int]) -> None:
+    """Plan the memberships that make ``wanted`` the learner's exact groups."""
     kept = set()
-    added = 0
     for key, name in wanted.items():
         group_id = plan.group_ids.get(key)
         if group_id is None:
@@ -121,10 +133,15 @@ def _plan_groups(plan: LearnerPlan, learner: Learner, wanted: dict[str, str], cu
             kept.add(group_id)
             continue
         plan.memberships_to_add.append((learner, key))
-        added += 1
-    dropped = [membership_id for group_id, membership_id in current.items() if group_id not in kept]
-    plan.memberships_to_drop += dropped
-    return bool(added or dropped)
+    plan.memberships_to_drop += [membership_id for group_id, membership_id in current.items() if group_id not in kept]
+
+
+def _state(learner: Learner, groups: list[str] | None) -> dict:
+    """What the audit log records of a learner: its fields, and its groups when the file sets them."""
+    data = snapshot(learner, AUDITED_FIELDS)
+    if groups is not None:
+        data["groups"] = groups
+    return data
 
 
 def plan(rows: list[LearnerRow], problems: Problems) -> LearnerPlan:
@@ -132,8 +149,12 @@ def plan(rows: list[LearnerRow], problems: Problems) -> LearnerPlan:
     existing = learners_by_email((row.email for row in rows), fields=fields)
     with_groups = any(row.groups is not None for row in rows)
     result = LearnerPlan()
+    group_name_of_id: dict[int, str] = {}
     if with_groups:
-        result.group_ids = {key: group.pk for key, group in groups_by_name().items()}
+        groups = groups_by_name()
+        result.group_ids = {key: group.pk for key, group in groups.items()}
+        result.group_names = {key: group.name for key, group in groups.items()}
+        group_name_of_id = {group.pk: group.name for group in groups.values()}
     memberships = _memberships_of([learner.pk for learner in existing.values()]) if with_groups else {}
     for row in rows:
         learner = existing.get(row.email)
@@ -141,18 +162,20 @@ def plan(rows: list[LearnerRow], problems: Problems) -> LearnerPlan:
             learner = Learner(email=row.email, manager_email=row.manager_email or "")
             _set_fields(learner, row)
             result.new.append(learner)
-            if row.groups:
+            if row.groups is not None:
                 _plan_groups(result, learner, row.groups, {})
+            groups_after = None if row.groups is None else result.names_of(row.groups)
+            result.trail.add_created(learner, _state(learner, groups_after))
             continue
-        fields_changed = _set_fields(learner, row)
-        groups_changed = row.groups is not None and _plan_groups(
-            result, learner, row.groups, memberships.get(learner.pk, {})
-        )
-        if fields_changed:
+        current = memberships.get(learner.pk, {})
+        groups_before = None if row.groups is None else sorted(group_name_of_id[pk] for pk in current)
+        before = _state(learner, groups_before)
+        if _set_fields(learner, row):
             result.changed.append(learner)
-        if fields_changed or groups_changed:
-            result.updated += 1
-        else:
+        if row.groups is not None:
+            _plan_groups(result, learner, row.groups, current)
+        groups_after = None if row.groups is None else result.names_of(row.groups)
+        if not result.trail.add_updated(learner, before, _state(learner, groups_after)):
             result.unchanged += 1
     return result
 
@@ -177,7 +200,7 @@ def write(plan: LearnerPlan, *, actor=None) -> Written:
     requirement_ids = (
         frozenset(Requirement.objects.order_by().values_list("pk", flat=True)) if changed_scope else frozenset()
     )
-    return Written(requirement_ids=requirement_ids, groups_created=len(groups))
+    return Written(requirement_ids=requirement_ids, groups_created=len(groups), trail=plan.trail)
 
 
 KIND = ImportKind(columns=COLUMNS, parse=parse, plan=plan, write=write)

@@ -46,9 +46,10 @@ class _LearnerCourseRow(Protocol):
 Row = TypeVar("Row", bound=_LearnerCourseRow)
 
 
-def resolve_learners_and_courses(rows: list[Row], problems: Problems) -> list[tuple[Row, int, int]]:
-    """``(row, learner id, course id)`` for each row whose learner and course
-    exist; an unknown one is reported against the row's line."""
+def resolve_learners_and_courses(rows: list[Row], problems: Problems) -> list[tuple[Row, Learner, Course]]:
+    """``(row, learner, course)`` for each row whose learner and course exist
+    (the learner with its id and email only); an unknown one is reported
+    against the row's line."""
     learners = learners_by_email(row.email for row in rows)
     courses = courses_by_code()
     resolved = []
@@ -60,7 +61,7 @@ def resolve_learners_and_courses(rows: list[Row], problems: Problems) -> list[tu
         if course is None:
             problems.add(row.line, f"unknown course {row.course_code}")
         if learner and course:
-            resolved.append((row, learner.pk, course.pk))
+            resolved.append((row, learner, course))
     return resolved
 
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from compliance.imports.csvfile import Columns, CsvTable
 from compliance.imports.errors import Problems
+from compliance.imports.trail import Trail
 
 
 class Plan(Protocol):
@@ -27,6 +28,7 @@ class Written:
     requirement_ids: frozenset[int] = frozenset()
     groups_created: int = 0
     enrollments_closed: int = 0
+    trail: Trail = field(default_factory=Trail)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from compliance.imports import completions, courses, enrollments, learners
 from compliance.imports.csvfile import file_name_of, open_import_file, read_table
 from compliance.imports.errors import ImportRejected, Problems
 from compliance.imports.result import ImportKind, ImportResult
+from compliance.imports.trail import Trail
 from compliance.tasks import queue_recompute
 
 logger = logging.getLogger(__name__)
@@ -27,14 +28,21 @@ KINDS: dict[str, ImportKind] = {
 
 
 def run_import(
-    *, kind: str, path_or_file: str | os.PathLike | BinaryIO, dry_run: bool = False, actor=None
+    *,
+    kind: str,
+    path_or_file: str | os.PathLike | BinaryIO,
+    dry_run: bool = False,
+    actor=None,
+    actor_label: str | None = None,
 ) -> ImportResult:
     """Import a CSV file of ``kind`` (one of ``KINDS``), all or nothing.
 
     Raises ``ImportRejected`` with every problem (``line N: reason``) when the
     file is refused. A dry run checks and counts exactly as a real one and
-    writes nothing. A real one records one audit event and queues the
-    recompute of the requirements it may change once it commits.
+    writes nothing. A real one records a summary audit event (``import.<kind>``)
+    and one event per record it created or updated, by ``actor`` (a user, or
+    ``None`` for the system; ``actor_label`` names it instead of the default),
+    and queues the recompute of the requirements it may change once it commits.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}")
@@ -65,7 +73,7 @@ def run_import(
             if dry_run:
                 transaction.set_rollback(True)
             else:
-                _record(result, actor=actor)
+                _record(result, written.trail, actor=actor, actor_label=actor_label)
     except IntegrityError as exc:
         logger.warning("import of %s %s failed on a constraint: %s", kind, file_name, exc)
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -79,14 +87,20 @@ def run_import(
     return result
 
 
-def _record(result: ImportResult, *, actor) -> None:
+def _record(result: ImportResult, trail: Trail, *, actor, actor_label: str | None) -> None:
     after = result.counts()
     if result.kind == "learners":
         after["groups_created"] = result.groups_created
     if result.kind in ("enrollments", "completions"):
         after["enrollments_closed"] = result.enrollments_closed
-    audit_log(
-        actor=actor, action=f"import.{result.kind}", object_type="import", object_repr=result.file_name, after=after
+    summary = audit_log(
+        actor=actor,
+        actor_label=actor_label,
+        action=f"import.{result.kind}",
+        object_type="import",
+        object_repr=result.file_name,
+        after=after,
     )
+    trail.log(actor=actor, actor_label=actor_label, tag={"import_file": result.file_name, "import_event": summary.pk})
     if result.requirement_ids:
         queue_recompute(result.requirement_ids, trigger="import")

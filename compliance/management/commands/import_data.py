@@ -1,7 +1,9 @@
 import argparse
+import getpass
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from compliance.audit import SYSTEM_ACTOR
 from compliance.imports import KINDS, ImportRejected, ImportResult, run_import
 
 FORMATS = """\
@@ -18,6 +20,15 @@ file formats (UTF-8 CSV, a header row, columns by name in any order):
 The file is all or nothing: if any row is bad, every bad row is listed as
 "line N: reason" and nothing is written. Use --dry-run to check a file first.
 """
+
+
+def _shell_actor_label() -> str:
+    """Who ran the command, for the audit log: "system (<OS user>)", or
+    "system" when the OS cannot say."""
+    try:
+        return f"{SYSTEM_ACTOR} ({getpass.getuser()})"
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        return SYSTEM_ACTOR
 
 
 class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -40,7 +51,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind, file, dry_run=False, **options):
         try:
-            result = run_import(kind=kind, path_or_file=file, dry_run=dry_run)
+            result = run_import(kind=kind, path_or_file=file, dry_run=dry_run, actor_label=_shell_actor_label())
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror or exc}") from None
         except ImportRejected as exc:
