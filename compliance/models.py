@@ -324,6 +324,10 @@ class StatusChange(models.Model):
         indexes = [
             models.Index(fields=["requirement", "changed_on"], name="change_req_day_idx"),
             models.Index(fields=["learner", "requirement"], name="change_learner_idx"),
+            # The recompute looks up when a rejoiner last left the scope.
+            models.Index(
+                fields=["requirement", "learner", "changed_on"], condition=Q(to_status=""), name="change_exit_idx"
+            ),
         ]
         ordering = ["-changed_on", "-id"]
 
