@@ -305,6 +305,24 @@ class RecomputeRun(models.Model):
         return f"Recompute of {scope} at {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
 
 
+class RecomputeFacts(models.Model):
+    """The temporary table in which the recompute gathers each learner's facts
+    (``rules.learner_facts``) once, so that the status rules then run over
+    plain columns (``rules.with_statuses``) instead of re-evaluating the
+    latest-completion subquery in every rule. Not a real table."""
+
+    learner_id = models.BigIntegerField(primary_key=True)
+    last_completed_on = models.DateField(null=True)
+    open_started_at = models.DateTimeField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "compliance_recompute_facts"
+
+    def __str__(self) -> str:
+        return f"facts of learner {self.learner_id}"
+
+
 class StatusChange(models.Model):
     """A learner's status in a requirement changed; dated on the day it took effect.
 

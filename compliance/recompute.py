@@ -22,13 +22,15 @@ from django.utils import timezone
 
 from compliance.dates import org_date_of, org_today
 from compliance.locks import full_recompute_lock, lock_requirement
-from compliance.models import LearnerRequirementState, RecomputeRun, Requirement, StatusChange
-from compliance.rules import StatusCounts, learner_statuses
+from compliance.models import LearnerRequirementState, RecomputeFacts, RecomputeRun, Requirement, StatusChange
+from compliance.rules import StatusCounts, learner_facts, with_statuses
 from compliance.statuses import Status
 
 logger = logging.getLogger(__name__)
 
+FACTS = RecomputeFacts._meta.db_table
 FRESH = "compliance_fresh_state"
+DIFF = "compliance_state_difference"
 STATE = LearnerRequirementState._meta.db_table
 CHANGE = StatusChange._meta.db_table
 
@@ -100,46 +102,69 @@ def _effective_on(today: dt.date) -> Least:
     return Least(natural, Value(today, output_field=DateField()))
 
 
-def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -> None:
-    fresh = (
-        learner_statuses(requirement, today)
-        .annotate(effective_on=_effective_on(today), fresh_learner_id=F("pk"))
-        .values("fresh_learner_id", "last_completed_on", "warn_on", "status", "effective_on")
-        .order_by()
-    )
-    sql, params = fresh.query.sql_with_params()
-    cursor.execute(f"DROP TABLE IF EXISTS {FRESH}")
-    cursor.execute(
-        f"CREATE TEMPORARY TABLE {FRESH} AS SELECT q.fresh_learner_id AS learner_id, "
-        f"q.last_completed_on, q.warn_on, q.status, q.effective_on FROM ({sql}) q",
-        params,
-    )
-    cursor.execute(f"CREATE UNIQUE INDEX {FRESH}_learner ON {FRESH} (learner_id)")
+def _create_temporary_table(cursor, name: str, queryset) -> None:
+    sql, params = queryset.query.sql_with_params()
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+    cursor.execute(f"CREATE UNIQUE INDEX {name}_learner ON {name} (learner_id)")
     if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {FRESH}")
+        cursor.execute(f"ANALYZE {name}")
 
 
-# The fresh state beside the stored one, and the day the learner last left the
-# scope (a rejoiner's history must not go back before it). Parameters: the
-# requirement id, twice.
-_JOIN_STORED = (
-    f"FROM {FRESH} f "
-    f"LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
-    f"LEFT JOIN (SELECT learner_id, MAX(changed_on) AS left_on FROM {CHANGE} "
-    f"WHERE requirement_id = %s AND to_status = '' GROUP BY learner_id) gone ON gone.learner_id = f.learner_id"
-)
-_PREVIOUS_CHANGE_ON = "COALESCE(s.status_since, gone.left_on)"
+def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -> None:
+    """The facts of every learner in scope, gathered once; then their status and
+    the day it took effect, by the status rules over those plain columns."""
+    facts = (
+        learner_facts(requirement)
+        .annotate(learner_id=F("pk"))
+        .values("learner_id", "last_completed_on", "open_started_at")
+    )
+    _create_temporary_table(cursor, FACTS, facts.order_by())
+    fresh = (
+        with_statuses(RecomputeFacts.objects.all(), requirement, today)
+        .annotate(effective_on=_effective_on(today))
+        .values("learner_id", "last_completed_on", "warn_on", "status", "effective_on")
+    )
+    _create_temporary_table(cursor, FRESH, fresh.order_by())
+
+
+def _materialise_differences(cursor, requirement_id: int) -> None:
+    """Keep only the learners whose status or latest completion differs from the
+    stored state (or who have none), beside what was stored: the statements
+    that follow read this table, which is empty when nothing changed.
+
+    ``previous_on`` is the day of the learner's last recorded change: the
+    stored ``status_since``, or for a rejoiner the day they last left the scope.
+    """
+    # ``a <> b OR (a IS NULL) <> (b IS NULL)``: "is distinct from" on every SQLite.
+    completion_changed = (
+        "(s.last_completed_on <> f.last_completed_on OR (s.last_completed_on IS NULL) <> (f.last_completed_on IS NULL))"
+    )
+    last_left_on = (
+        f"(SELECT MAX(c.changed_on) FROM {CHANGE} c "
+        "WHERE c.requirement_id = %s AND c.learner_id = f.learner_id AND c.to_status = '')"
+    )
+    cursor.execute(f"DROP TABLE IF EXISTS {DIFF}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {DIFF} AS SELECT f.learner_id, f.last_completed_on, f.warn_on, f.status, "
+        "f.effective_on, s.id AS state_id, s.status AS old_status, s.last_completed_on AS old_completed_on, "
+        f"s.status_since AS old_since, COALESCE(s.status_since, {last_left_on}) AS previous_on "
+        f"FROM {FRESH} f LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
+        f"WHERE s.id IS NULL OR s.status <> f.status OR {completion_changed}",
+        [requirement_id, requirement_id],
+    )
+
+
 _SINCE_FOR_NEW_STATUS = (
-    f"CASE WHEN {_PREVIOUS_CHANGE_ON} IS NULL OR f.effective_on > {_PREVIOUS_CHANGE_ON} "
-    f"THEN f.effective_on ELSE {_PREVIOUS_CHANGE_ON} END"
+    "CASE WHEN d.previous_on IS NULL OR d.effective_on > d.previous_on THEN d.effective_on ELSE d.previous_on END"
 )
-_STATUS_CHANGED = "(s.id IS NULL OR s.status <> f.status)"
+_STATUS_CHANGED = "(d.state_id IS NULL OR d.old_status <> d.status)"
 # Compliant, then Expiring Soon and beyond in the same certification cycle while
 # no run looked: the Expiring Soon that happened on warn_on is recorded too.
 _PASSED_THROUGH_EXPIRING_SOON = (
-    f"(s.status = '{Status.COMPLIANT.value}' "
-    f"AND f.status IN ('{Status.EXPIRED.value}', '{Status.IN_PROGRESS.value}') "
-    "AND f.last_completed_on = s.last_completed_on AND f.warn_on > s.status_since AND f.warn_on <= %s)"
+    f"(d.old_status = '{Status.COMPLIANT.value}' "
+    f"AND d.status IN ('{Status.EXPIRED.value}', '{Status.IN_PROGRESS.value}') "
+    "AND d.last_completed_on = d.old_completed_on AND d.warn_on > d.old_since AND d.warn_on <= %s)"
 )
 _INSERT_CHANGE = (
     f"INSERT INTO {CHANGE} (requirement_id, learner_id, from_status, to_status, changed_on, recorded_at, run_id) "
@@ -150,32 +175,30 @@ def _record_expiring_soon_passed_through(cursor, requirement: Requirement, today
     if requirement.warning_days == 0:
         return 0
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, f.learner_id, s.status, '{Status.EXPIRING_SOON.value}', f.warn_on, %s, %s "
-        f"{_JOIN_STORED} WHERE {_PASSED_THROUGH_EXPIRING_SOON}",
-        [requirement.pk, now, run_id, requirement.pk, requirement.pk, today],
+        f"{_INSERT_CHANGE} SELECT %s, d.learner_id, d.old_status, '{Status.EXPIRING_SOON.value}', d.warn_on, %s, %s "
+        f"FROM {DIFF} d WHERE {_PASSED_THROUGH_EXPIRING_SOON}",
+        [requirement.pk, now, run_id, today],
     )
     return cursor.rowcount
 
 
 def _record_entries_and_changes(cursor, requirement: Requirement, today, now, run_id) -> tuple[int, int]:
-    requirement_id = requirement.pk
     if requirement.warning_days == 0:
-        from_status, params = "COALESCE(s.status, '')", []
+        from_status, params = "COALESCE(d.old_status, '')", []
     else:
         from_status = (
             f"CASE WHEN {_PASSED_THROUGH_EXPIRING_SOON} THEN '{Status.EXPIRING_SOON.value}' "
-            "ELSE COALESCE(s.status, '') END"
+            "ELSE COALESCE(d.old_status, '') END"
         )
         params = [today]
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, f.learner_id, {from_status}, f.status, {_SINCE_FOR_NEW_STATUS}, %s, %s "
-        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED}",
-        [requirement_id, *params, now, run_id, requirement_id, requirement_id],
+        f"{_INSERT_CHANGE} SELECT %s, d.learner_id, {from_status}, d.status, {_SINCE_FOR_NEW_STATUS}, %s, %s "
+        f"FROM {DIFF} d WHERE {_STATUS_CHANGED}",
+        [requirement.pk, *params, now, run_id],
     )
     cursor.execute(
-        f"SELECT COUNT(*) FILTER (WHERE s.id IS NULL), COUNT(*) FILTER (WHERE s.id IS NOT NULL) "
-        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED}",
-        [requirement_id, requirement_id],
+        "SELECT COUNT(*) FILTER (WHERE d.state_id IS NULL), COUNT(*) FILTER (WHERE d.state_id IS NOT NULL) "
+        f"FROM {DIFF} d WHERE {_STATUS_CHANGED}"
     )
     entered, changed = cursor.fetchone()
     return entered, changed
@@ -193,19 +216,15 @@ def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, r
 
 
 def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
-    # ``a <> b OR (a IS NULL) <> (b IS NULL)``: "is distinct from" on every SQLite.
-    completion_changed = (
-        "(s.last_completed_on <> f.last_completed_on OR (s.last_completed_on IS NULL) <> (f.last_completed_on IS NULL))"
-    )
     cursor.execute(
         f"INSERT INTO {STATE} (requirement_id, learner_id, last_completed_on, status, status_since, updated_at) "
-        f"SELECT %s, f.learner_id, f.last_completed_on, f.status, "
-        f"CASE WHEN s.status = f.status THEN s.status_since ELSE {_SINCE_FOR_NEW_STATUS} END, %s "
-        f"{_JOIN_STORED} WHERE {_STATUS_CHANGED} OR {completion_changed} "
+        "SELECT %s, d.learner_id, d.last_completed_on, d.status, "
+        f"CASE WHEN d.old_status = d.status THEN d.old_since ELSE {_SINCE_FOR_NEW_STATUS} END, %s "
+        f"FROM {DIFF} d WHERE true "  # WHERE: SQLite's parser needs it before ON CONFLICT
         "ON CONFLICT (requirement_id, learner_id) DO UPDATE SET "
         "last_completed_on = excluded.last_completed_on, status = excluded.status, "
         "status_since = excluded.status_since, updated_at = excluded.updated_at",
-        [requirement_id, now, requirement_id, requirement_id],
+        [requirement_id, now],
     )
     return cursor.rowcount
 
@@ -234,12 +253,14 @@ def requirement_recompute(
         run_id = run.pk if run else None
         with connection.cursor() as cursor:
             _materialise_fresh_state(cursor, requirement, today)
+            _materialise_differences(cursor, requirement.pk)
             passed_through = _record_expiring_soon_passed_through(cursor, requirement, today, now, run_id)
             entered, changed = _record_entries_and_changes(cursor, requirement, today, now, run_id)
             left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
             written = _upsert_changed_state(cursor, requirement.pk, now)
             counts = _fresh_counts(cursor)
-            cursor.execute(f"DROP TABLE {FRESH}")
+            for table in (FACTS, FRESH, DIFF):
+                cursor.execute(f"DROP TABLE {table}")
         if dry_run:
             transaction.set_rollback(True)
     return RequirementRecompute(

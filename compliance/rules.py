@@ -83,7 +83,7 @@ def expiry_dates(requirement: Requirement, last_completed_on):
 
 
 def status_case(today: dt.date) -> Case:
-    """The rules table, first match wins, over the annotations of ``learner_statuses``."""
+    """The rules table, first match wins, over the annotations of ``with_statuses``."""
     return Case(
         When(warn_on__gt=today, then=Value(Status.COMPLIANT.value)),
         When(expires_on__gt=today, then=Value(Status.EXPIRING_SOON.value)),
@@ -94,18 +94,16 @@ def status_case(today: dt.date) -> Case:
     )
 
 
-def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
-    """Every learner in scope, annotated with ``last_completed_on``, ``warn_on``,
-    ``expires_on``, the open enrollment in the current course (``open_enrolled_at``,
-    ``open_started_at``, ``open_progress``) and ``status``; one SQL query."""
+def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
+    """Every learner in scope with the facts the status is derived from:
+    ``last_completed_on`` (C) and the open enrollment in the current course
+    (``open_enrolled_at``, ``open_started_at``, ``open_progress``)."""
     latest_completion_day = (
         qualifying_completions(requirement)
         .filter(learner_id=OuterRef("pk"))
         .order_by("-completed_on")
         .values("completed_on")[:1]
     )
-    last_completed_on = Subquery(latest_completion_day, output_field=DateField())
-    warn_on, expires_on = expiry_dates(requirement, F("last_completed_on"))
     return (
         scope_learners(requirement)
         .annotate(
@@ -115,14 +113,26 @@ def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learn
             ),
         )
         .annotate(
-            last_completed_on=last_completed_on,
+            last_completed_on=Subquery(latest_completion_day, output_field=DateField()),
             open_enrolled_at=F("open_enrollment__enrolled_at"),
             open_started_at=F("open_enrollment__started_at"),
             open_progress=F("open_enrollment__progress"),
         )
-        .annotate(warn_on=warn_on, expires_on=expires_on)
-        .annotate(status=status_case(today))
     )
+
+
+def with_statuses(facts: QuerySet, requirement: Requirement, today: dt.date) -> QuerySet:
+    """Add ``warn_on``, ``expires_on`` and ``status`` to any queryset that has
+    ``last_completed_on`` and ``open_started_at`` (``learner_facts``, or facts
+    stored by the recompute)."""
+    warn_on, expires_on = expiry_dates(requirement, F("last_completed_on"))
+    return facts.annotate(warn_on=warn_on, expires_on=expires_on).annotate(status=status_case(today))
+
+
+def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
+    """Every learner in scope, annotated with the facts (``learner_facts``),
+    ``warn_on``, ``expires_on`` and ``status``; one SQL query."""
+    return with_statuses(learner_facts(requirement), requirement, today)
 
 
 def filter_status(learners: QuerySet[Learner], status: Status | str) -> QuerySet[Learner]:
