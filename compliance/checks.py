@@ -1,6 +1,8 @@
 """System checks: what the app needs of its database."""
 
+from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 #: RETURNING, for the primary keys of bulk inserts the imports rely on.
@@ -23,3 +25,18 @@ def sqlite_is_recent_enough(app_configs=None, databases=None, **kwargs):
             id="compliance.E001",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def secret_key_is_set(app_configs=None, **kwargs):
+    try:
+        settings.SECRET_KEY  # noqa: B018  (Django refuses an empty key when it is read)
+    except ImproperlyConfigured:
+        return [
+            checks.Error(
+                "SECRET_KEY must be set when DEBUG is off (see README, Configuration).",
+                hint="e.g. SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(50))')\"",
+                id="compliance.E002",
+            )
+        ]
+    return []

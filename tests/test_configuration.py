@@ -33,10 +33,26 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
-def test_without_debug_a_secret_key_is_required():
-    result = manage("check", env={"ALLOWED_HOSTS": "x"})
+def test_without_debug_the_deploy_check_requires_a_secret_key():
+    result = manage("check", "--deploy", env={"ALLOWED_HOSTS": "x"})
     assert result.returncode != 0
+    assert "compliance.E002" in result.stderr
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_without_a_secret_key_the_web_app_refuses_to_start():
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "ALLOWED_HOSTS": "x"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import techclass.wsgi"], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "The SECRET_KEY setting must not be empty" in result.stderr
+
+
+def test_commands_that_need_no_key_run_without_one():
+    result = manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
 
 
 @pytest.mark.parametrize(
