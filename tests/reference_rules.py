@@ -71,6 +71,8 @@ class Facts:
     expires_on: dt.date | None
     enrolled_on: dt.date | None
     started: bool
+    days_left: int | None
+    progress: int | None
 
 
 @dataclass
@@ -153,6 +155,8 @@ def facts(world: World, requirement: Requirement, learner: Learner, today: dt.da
         expires_on=expires_on,
         enrolled_on=world.org_date(enrollment.enrolled_at) if enrollment else None,
         started=begun,
+        days_left=(expires_on - today).days if expires_on else None,
+        progress=enrollment.progress if enrollment else None,
     )
 
 

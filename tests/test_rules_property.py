@@ -227,6 +227,8 @@ def engine_facts(requirement, today: dt.date) -> dict[int, ref.Facts]:
             expires_on=row.expires_on,
             enrolled_on=row.enrolled_on,
             started=row.started,
+            days_left=row.days_left,
+            progress=row.progress,
         )
         for row in status_rows(learner_statuses(requirement, today), today)
     }
