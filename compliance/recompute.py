@@ -1,11 +1,11 @@
 """The recompute: brings the stored per-(requirement, learner) state up to date.
 
-For one requirement it is a handful of set-based SQL statements, whatever the
-scope size: the status engine's query is materialised once into a temporary
-table, then compared with the stored state to record every status change
-(dated on the day it took effect), add joiners, drop leavers and update what
-changed. Rows that did not change are not written, so a second run on the same
-day writes nothing.
+For one requirement it is a fixed set of set-based SQL statements, whatever
+the scope size: each learner's facts are gathered once into a temporary table,
+the status rules run over them, and only the learners whose state differs are
+kept; from those, every status change is recorded (dated on the day it took
+effect), joiners are added, leavers dropped and changed rows updated. Nothing
+is written when nothing changed. ``docs/engine.md`` walks through the steps.
 """
 
 from __future__ import annotations
