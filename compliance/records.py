@@ -71,3 +71,16 @@ def affected_requirement_ids(course_ids) -> set[int]:
     current = Requirement.objects.filter(course_id__in=course_ids).values_list("pk", flat=True)
     past = CourseHistory.objects.filter(course_id__in=course_ids).values_list("requirement_id", flat=True)
     return set(current) | set(past)
+
+
+def completion_correct(*, completion: Completion) -> Completion:
+    """Save a corrected completion: its org day follows ``completed_at``, and an
+    open enrollment it now completes is closed (as ``completion_record`` does).
+    Enrollments it closed before stay closed. The caller audits."""
+    completion.completed_on = org_date(completion.completed_at)
+    with transaction.atomic():
+        completion.save()
+        close_enrollments_by_completions(
+            Enrollment.objects.filter(learner_id=completion.learner_id, course_id=completion.course_id)
+        )
+    return completion

@@ -1,14 +1,12 @@
 """Import of completions: key (learner, course, org day); closes open enrollments."""
 
 import datetime as dt
-import io
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from compliance.dates import org_day_start
-from compliance.imports import ImportRejected, run_import
 from compliance.models import (
     AuditEvent,
     Completion,
@@ -19,6 +17,7 @@ from compliance.models import (
 )
 from compliance.statuses import Status
 from tests.factories import CompletionFactory, CourseFactory, EnrollmentFactory, LearnerFactory, RequirementFactory
+from tests.import_helpers import import_csv, problems_of
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +42,11 @@ def gdpr(db):
 
 
 def run(text: str, **kwargs):
-    return run_import(kind="completions", path_or_file=io.BytesIO(text.encode()), **kwargs)
+    return import_csv("completions", text, **kwargs)
 
 
 def rejected(text: str) -> list[str]:
-    with pytest.raises(ImportRejected) as excinfo:
-        run(text)
-    return excinfo.value.problems
+    return problems_of("completions", text)
 
 
 def completion_rows():

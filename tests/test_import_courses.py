@@ -1,12 +1,10 @@
 """Import of courses: key code, matched case-insensitively."""
 
-import io
-
 import pytest
 
-from compliance.imports import ImportRejected, run_import
 from compliance.models import AuditEvent, Course
 from tests.factories import CourseFactory, RequirementFactory
+from tests.import_helpers import import_csv, problems_of
 
 pytestmark = pytest.mark.django_db
 
@@ -14,13 +12,11 @@ GOOD = "code,title,url\nGDPR-101,Data Privacy Basics,https://lms.example.com/gdp
 
 
 def run(text: str, **kwargs):
-    return run_import(kind="courses", path_or_file=io.BytesIO(text.encode()), **kwargs)
+    return import_csv("courses", text, **kwargs)
 
 
 def rejected(text: str) -> list[str]:
-    with pytest.raises(ImportRejected) as excinfo:
-        run(text)
-    return excinfo.value.problems
+    return problems_of("courses", text)
 
 
 def test_a_good_file_creates_courses():

@@ -2,17 +2,16 @@
 imports of enrollments and completions does not matter."""
 
 import datetime as dt
-import io
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from compliance.dates import org_day_start
-from compliance.imports import ImportRejected, run_import
 from compliance.models import AuditEvent, Completion, Enrollment, EnrollmentSource, LearnerRequirementState
 from compliance.statuses import Status
 from tests.factories import CompletionFactory, CourseFactory, EnrollmentFactory, LearnerFactory, RequirementFactory
+from tests.import_helpers import import_csv, problems_of
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +36,11 @@ def gdpr(db):
 
 
 def run(text: str, kind: str = "enrollments", **kwargs):
-    return run_import(kind=kind, path_or_file=io.BytesIO(text.encode()), **kwargs)
+    return import_csv(kind, text, **kwargs)
 
 
 def rejected(text: str) -> list[str]:
-    with pytest.raises(ImportRejected) as excinfo:
-        run(text)
-    return excinfo.value.problems
+    return problems_of("enrollments", text)
 
 
 def day(text: str) -> dt.datetime:

@@ -9,14 +9,13 @@ import time_machine
 from compliance.imports import ImportRejected, run_import
 from compliance.models import AuditEvent, Completion, Course, Enrollment, Learner
 from tests.factories import CourseFactory, LearnerFactory
+from tests.import_helpers import problems_of
 
 pytestmark = pytest.mark.django_db
 
 
 def rejected(data: bytes, kind: str = "learners") -> list[str]:
-    with pytest.raises(ImportRejected) as excinfo:
-        run_import(kind=kind, path_or_file=io.BytesIO(data))
-    return excinfo.value.problems
+    return problems_of(kind, data)
 
 
 BOM = b"\xef\xbb\xbf"

@@ -1,14 +1,13 @@
 """Import of learners: key email; groups become the exact set; all or nothing."""
 
 import datetime as dt
-import io
 
 import pytest
 import time_machine
 
-from compliance.imports import ImportRejected, run_import
 from compliance.models import AuditEvent, Learner, LearnerGroup, LearnerRequirementState, Membership
 from tests.factories import GroupFactory, LearnerFactory, MembershipFactory, RequirementFactory
+from tests.import_helpers import import_csv, problems_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,13 +21,11 @@ def frozen():
 
 
 def run(text: str, **kwargs):
-    return run_import(kind="learners", path_or_file=io.BytesIO(text.encode()), **kwargs)
+    return import_csv("learners", text, **kwargs)
 
 
 def rejected(text: str) -> list[str]:
-    with pytest.raises(ImportRejected) as excinfo:
-        run(text)
-    return excinfo.value.problems
+    return problems_of("learners", text)
 
 
 def table_counts() -> tuple[int, int, int, int]:

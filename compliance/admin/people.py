@@ -7,7 +7,7 @@ from django.db.models import Count, Prefetch, Q
 
 from compliance.admin.auditing import AuditedAdmin, StatePair
 from compliance.admin.forms import LearnerAdminForm, LearnerGroupAdminForm
-from compliance.admin.services import learners_set_active
+from compliance.learners import learners_set_active
 from compliance.models import Learner, LearnerGroup, Membership, Requirement
 
 

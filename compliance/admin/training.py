@@ -7,9 +7,13 @@ from django.contrib import admin
 
 from compliance.admin.auditing import AuditedAdmin, StatePair
 from compliance.admin.forms import CompletionAdminForm, CourseAdminForm, EnrollmentAdminForm
-from compliance.admin.services import completion_correct
 from compliance.models import Completion, Course, Enrollment, EnrollmentSource, RequirementType
-from compliance.records import affected_requirement_ids, close_enrollments_by_completions, completion_record
+from compliance.records import (
+    affected_requirement_ids,
+    close_enrollments_by_completions,
+    completion_correct,
+    completion_record,
+)
 
 
 def _course_ids(states: list[StatePair]) -> set[int]:
