@@ -17,6 +17,3 @@ class Status(models.TextChoices):
 
 #: Statuses that hold a valid certification today: they count towards the rate.
 VALID_STATUSES = frozenset({Status.COMPLIANT, Status.EXPIRING_SOON})
-
-#: Statuses an admin can remediate (Enroll / Remediate All).
-REMEDIABLE_STATUSES = frozenset({Status.EXPIRED, Status.NOT_STARTED})
