@@ -205,7 +205,11 @@ class Requirement(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="requirement_name_unique_ci"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="requirement_name_unique_ci",
+                violation_error_message="A requirement with this name already exists; choose another name.",
+            ),
             models.CheckConstraint(
                 condition=Q(valid_days__gte=1),
                 name="requirement_valid_days_min_1",

@@ -3,12 +3,17 @@ same transaction and followed by a recompute once it commits."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+
 from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import audit_log, snapshot
 from compliance.locks import lock_requirement
 from compliance.models import Course, LearnerGroup, Requirement, RequirementCourseHistory, RequirementType
+from compliance.rules import CourseSwap, Transition, course_swaps, status_transitions
 from compliance.tasks import queue_recompute
 
 SETTINGS_FIELDS = ["type", "name", "description", "valid_days", "warning_days", "course", "target_group"]
@@ -108,3 +113,25 @@ def requirement_delete(*, actor, requirement: Requirement) -> None:
             actor=actor, action="requirement.delete", obj=requirement, before=snapshot(requirement, SETTINGS_FIELDS)
         )
         requirement.delete()
+
+
+def requirement_change_preview(*, requirement: Requirement, changes: dict, today: dt.date) -> list[Transition]:
+    """What ``requirement_update`` with ``changes`` would do to the learners'
+    statuses today, without changing anything: how many would move from each
+    status to each other one, or into or out of scope."""
+    proposed = Requirement(pk=requirement.pk, **{name: getattr(requirement, name) for name in SETTINGS_FIELDS})
+    for name, value in changes.items():
+        setattr(proposed, name, value)
+    swaps = course_swaps(requirement)
+    if proposed.course_id != requirement.course_id:
+        swaps = [*swaps, CourseSwap(requirement.course_id, timezone.now())]
+    return status_transitions(requirement, proposed, swaps, today)
+
+
+def changes_fingerprint(requirement: Requirement, changes: dict) -> str:
+    """A short digest of a requirement's current settings and the proposed
+    ones: a confirmation given for one preview cannot apply a different change."""
+    current = snapshot(requirement, SETTINGS_FIELDS)
+    proposed = {name: getattr(value, "pk", value) for name, value in changes.items()}
+    text = json.dumps([requirement.pk, current, proposed], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

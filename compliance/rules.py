@@ -32,36 +32,54 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncMonth
 
 from compliance.dates import org_date_of
-from compliance.models import Completion, Learner, Membership, Requirement
+from compliance.models import Completion, Enrollment, Learner, Membership, Requirement
 from compliance.sql import AddDays
 from compliance.statuses import VALID_STATUSES, Status
 
 # --- The three pieces ---------------------------------------------------------------
 
 
+def in_scope(requirement: Requirement) -> Q:
+    """The condition on a learner for being in scope (see ``scope_learners``)."""
+    condition = Q(active=True)
+    if requirement.target_group_id is not None:
+        condition &= Q(Exists(Membership.objects.filter(learner=OuterRef("pk"), group_id=requirement.target_group_id)))
+    return condition
+
+
 def scope_learners(requirement: Requirement) -> QuerySet[Learner]:
     """Every active learner (All Learners), or every active member of the target group."""
-    learners = Learner.objects.filter(active=True)
-    if requirement.target_group_id is not None:
-        learners = learners.filter(
-            Exists(Membership.objects.filter(learner=OuterRef("pk"), group_id=requirement.target_group_id))
-        )
-    return learners
+    return Learner.objects.filter(in_scope(requirement))
 
 
-def qualifying_completions(requirement: Requirement) -> QuerySet[Completion]:
+@dataclass(frozen=True)
+class CourseSwap:
+    """A course swapped out of a requirement: its completions before ``swapped_out_at`` count."""
+
+    course_id: int
+    swapped_out_at: dt.datetime
+
+
+def course_swaps(requirement: Requirement) -> list[CourseSwap]:
+    """The requirement's swapped-out courses, read from ``requirement.course_history``
+    (one small query, or none when prefetched)."""
+    return [CourseSwap(past.course_id, past.swapped_out_at) for past in requirement.course_history.all()]
+
+
+def qualifying_completions(requirement: Requirement, swaps: list[CourseSwap] | None = None) -> QuerySet[Completion]:
     """Completions of the current course (any time) or of a swapped-out course
     made before the moment it was swapped out.
 
-    The swapped-out courses are read from ``requirement.course_history`` (one
-    small query, or none when prefetched), so that the usual case is a plain
+    ``swaps`` defaults to the requirement's own history; a preview of a change
+    passes the history the change would make. The usual case stays a plain
     ``course_id = X`` that the completions index answers directly.
     """
     qualifies = Q(course_id=requirement.course_id)
-    for past in requirement.course_history.all():
-        qualifies |= Q(course_id=past.course_id, completed_at__lt=past.swapped_out_at)
+    for swap in course_swaps(requirement) if swaps is None else swaps:
+        qualifies |= Q(course_id=swap.course_id, completed_at__lt=swap.swapped_out_at)
     return Completion.objects.filter(qualifies)
 
 
@@ -82,13 +100,14 @@ def expiry_dates(requirement: Requirement, last_completed_on):
 # --- The statuses ---------------------------------------------------------------------
 
 
-def status_case(today: dt.date) -> Case:
-    """The rules table, first match wins, over the annotations of ``with_statuses``."""
+def status_case(today: dt.date, prefix: str = "") -> Case:
+    """The rules table, first match wins, over the annotations of ``with_statuses``
+    (named with ``prefix`` when one query holds two sets of facts)."""
     return Case(
-        When(warn_on__gt=today, then=Value(Status.COMPLIANT.value)),
-        When(expires_on__gt=today, then=Value(Status.EXPIRING_SOON.value)),
-        When(open_started_at__isnull=False, then=Value(Status.IN_PROGRESS.value)),
-        When(last_completed_on__isnull=False, then=Value(Status.EXPIRED.value)),
+        When(**{f"{prefix}warn_on__gt": today}, then=Value(Status.COMPLIANT.value)),
+        When(**{f"{prefix}expires_on__gt": today}, then=Value(Status.EXPIRING_SOON.value)),
+        When(**{f"{prefix}open_started_at__isnull": False}, then=Value(Status.IN_PROGRESS.value)),
+        When(**{f"{prefix}last_completed_on__isnull": False}, then=Value(Status.EXPIRED.value)),
         default=Value(Status.NOT_STARTED.value),
         output_field=CharField(),
     )
@@ -157,6 +176,11 @@ class LearnerStatusRow:
     started: bool
     progress: int | None
 
+    @property
+    def retaking(self) -> bool:
+        """Holds a valid certificate and has begun the course again."""
+        return self.started and self.status in VALID_STATUSES
+
 
 ROW_FIELDS = (
     "pk",
@@ -173,9 +197,12 @@ ROW_FIELDS = (
 )
 
 
-def status_rows(learners: QuerySet[Learner], today: dt.date):
-    """Iterate ``LearnerStatusRow`` for a queryset made by ``learner_statuses``."""
+def status_rows(learners: QuerySet[Learner], today: dt.date, window: slice | None = None):
+    """Iterate ``LearnerStatusRow`` for a queryset made by ``learner_statuses``,
+    optionally only the ``window`` (a slice: one page) of it."""
     values = learners.annotate(enrolled_on=org_date_of("open_enrolled_at")).values_list(*ROW_FIELDS)
+    if window is not None:
+        values = values[window]
     for pk, email, first, last, status, completed, warn_on, expires_on, enrolled_on, started_at, progress in values:
         yield LearnerStatusRow(
             learner_id=pk,
@@ -231,3 +258,121 @@ def requirement_status_counts(requirement: Requirement, today: dt.date) -> Statu
 def learner_status(requirement: Requirement, learner_id: int, today: dt.date) -> LearnerStatusRow | None:
     """One learner's row, or ``None`` when they are not in scope."""
     return next(status_rows(learner_statuses(requirement, today).filter(pk=learner_id), today), None)
+
+
+def status_counts_by_requirement(requirements: list[Requirement], today: dt.date) -> dict[int, StatusCounts]:
+    """``requirement_status_counts`` of many requirements in one SQL query per
+    ``COUNTS_PER_QUERY`` requirements (a ``UNION ALL`` of their aggregates), so
+    a page of cards runs the same number of queries for 3 or 30 of them."""
+    found: dict[int, dict[str, int]] = {requirement.pk: {} for requirement in requirements}
+    for start in range(0, len(requirements), COUNTS_PER_QUERY):
+        parts = [
+            learner_statuses(requirement, today)
+            .order_by()
+            .values("status")
+            .annotate(n=Count("pk", output_field=IntegerField()), requirement_id=Value(requirement.pk))
+            .values_list("requirement_id", "status", "n")
+            for requirement in requirements[start : start + COUNTS_PER_QUERY]
+        ]
+        combined = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+        for requirement_id, status, n in combined:
+            found[requirement_id][status] = n
+    return {pk: StatusCounts({s: counts.get(s.value, 0) for s in Status}) for pk, counts in found.items()}
+
+
+#: Well below SQLite's limit of 500 terms in one compound SELECT.
+COUNTS_PER_QUERY = 100
+
+
+# --- Monthly completions (the Overview chart) -------------------------------------------
+
+
+def month_starts(today: dt.date, months: int = 12) -> list[dt.date]:
+    """The first days of the ``months`` calendar months ending with today's, oldest first."""
+    year, month = today.year, today.month
+    starts = []
+    for _ in range(months):
+        starts.append(dt.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return starts[::-1]
+
+
+def monthly_completions(requirement: Requirement, today: dt.date) -> list[tuple[dt.date, int]]:
+    """Qualifying completions (not distinct learners) by learners now in scope,
+    per calendar month, for the 12 months ending with the current org month;
+    a month without any is 0. One SQL query."""
+    months = month_starts(today)
+    per_month = dict(
+        qualifying_completions(requirement)
+        .filter(Exists(scope_learners(requirement).filter(pk=OuterRef("learner_id"))))
+        .filter(completed_on__gte=months[0], completed_on__lte=today)
+        .annotate(month=TruncMonth("completed_on", output_field=DateField()))
+        .order_by()
+        .values_list("month")
+        .annotate(n=Count("pk", output_field=IntegerField()))
+    )
+    return [(month, per_month.get(month, 0)) for month in months]
+
+
+# --- What a change of settings would do (the Settings preview) --------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """``count`` learners would go from ``before`` to ``after``; ``None`` is out of scope."""
+
+    before: Status | None
+    after: Status | None
+    count: int
+
+
+def _prefixed_facts(learners: QuerySet, requirement: Requirement, swaps: list[CourseSwap], prefix: str) -> QuerySet:
+    """``learner_facts`` and ``with_statuses`` under names starting with ``prefix``,
+    so that two versions of a requirement can be compared in one query."""
+    latest_completion_day = (
+        qualifying_completions(requirement, swaps)
+        .filter(learner_id=OuterRef("pk"))
+        .order_by("-completed_on")
+        .values("completed_on")[:1]
+    )
+    open_started_at = Enrollment.objects.filter(
+        learner_id=OuterRef("pk"), course_id=requirement.course_id, completed_at__isnull=True
+    ).values("started_at")[:1]
+    last_completed_on = f"{prefix}last_completed_on"
+    learners = learners.annotate(
+        **{
+            f"{prefix}in_scope": Case(When(in_scope(requirement), then=Value(True)), default=Value(False)),
+            last_completed_on: Subquery(latest_completion_day, output_field=DateField()),
+            f"{prefix}open_started_at": Subquery(open_started_at),
+        }
+    )
+    warn_on, expires_on = expiry_dates(requirement, F(last_completed_on))
+    return learners.annotate(**{f"{prefix}warn_on": warn_on, f"{prefix}expires_on": expires_on})
+
+
+def status_transitions(
+    current: Requirement, proposed: Requirement, proposed_swaps: list[CourseSwap], today: dt.date
+) -> list[Transition]:
+    """How many learners would move from each status to each other status (or
+    into or out of scope) if ``current`` became ``proposed``; learners whose
+    status stays are left out. One SQL query over the learners in either scope."""
+    learners = Learner.objects.filter(in_scope(current) | in_scope(proposed))
+    learners = _prefixed_facts(learners, current, course_swaps(current), "before_")
+    learners = _prefixed_facts(learners, proposed, proposed_swaps, "after_")
+    rows = (
+        learners.annotate(
+            before_status=Case(When(before_in_scope=True, then=status_case(today, "before_")), default=Value("")),
+            after_status=Case(When(after_in_scope=True, then=status_case(today, "after_")), default=Value("")),
+        )
+        .order_by()
+        .values_list("before_status", "after_status")
+        .annotate(n=Count("pk", output_field=IntegerField()))
+    )
+    return sorted(
+        (
+            Transition(Status(before) if before else None, Status(after) if after else None, n)
+            for before, after, n in rows
+            if before != after
+        ),
+        key=lambda t: (-t.count, str(t.after), str(t.before)),
+    )

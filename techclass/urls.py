@@ -8,3 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("compliance.urls.portal")),
 ]
+
+handler400 = "compliance.views.errors.bad_request"
+handler403 = "compliance.views.errors.permission_denied"
+handler404 = "compliance.views.errors.page_not_found"
+handler500 = "compliance.views.errors.server_error"

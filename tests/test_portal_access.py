@@ -1,4 +1,4 @@
-"""Sign-in, the roles, /healthz and the interim requirement list."""
+"""Sign-in, the roles and /healthz."""
 
 import datetime as dt
 
@@ -7,7 +7,6 @@ import time_machine
 from django.db import DatabaseError
 
 from compliance.recompute import recompute
-from tests.factories import LearnerFactory, RequirementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,25 +61,6 @@ def test_anonymous_users_are_sent_to_sign_in(client):
 def test_anonymous_htmx_requests_get_an_hx_redirect(client):
     response = client.get("/learning/compliance/", headers={"HX-Request": "true"})
     assert response["HX-Redirect"] == "/accounts/login/?next=/learning/compliance/"
-
-
-def test_the_requirement_list_shows_live_counts_and_escapes_names(client, admin_user):
-    RequirementFactory(name="<script>alert(1)</script>")
-    LearnerFactory.create_batch(3)
-    client.force_login(admin_user)
-    html = client.get("/learning/compliance/").content.decode()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<script>alert(1)</script>" not in html
-    assert '<td class="num">3</td>' in html  # three Not Started
-
-
-def test_the_requirement_list_runs_one_count_query_per_requirement(client, admin_user, django_assert_num_queries):
-    RequirementFactory.create_batch(2)
-    client.force_login(admin_user)
-    # session, user, user's groups, requirements, their course history, one counts
-    # query per requirement, then the session's idle-timeout refresh (savepoint, update, release)
-    with django_assert_num_queries(10):
-        client.get("/learning/compliance/")
 
 
 def test_healthz_answers_ok_with_the_last_recompute(client):

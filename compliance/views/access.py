@@ -6,7 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django_htmx.http import HttpResponseClientRedirect
 
-from compliance.roles import can_view_portal
+from compliance.roles import can_view_portal, is_compliance_admin
 
 
 def portal_view(view):
@@ -24,3 +24,23 @@ def portal_view(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def admin_view(view):
+    """Like ``portal_view``, and only Admins may go on: Auditors get 403."""
+
+    @portal_view
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not is_compliance_admin(request.user):
+            raise PermissionDenied("Only compliance admins can make changes. Your role can view and export.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def partial_for_htmx(request, template_name: str, partial: str) -> str:
+    """The whole page, or only the named partial of the same template for an HTMX request."""
+    htmx = request.htmx
+    wants_partial = htmx and not htmx.boosted and not htmx.history_restore_request
+    return f"{template_name}#{partial}" if wants_partial else template_name
