@@ -32,7 +32,7 @@ DUPLICATE_NAME = "A requirement with this name already exists; choose another na
 @admin_view
 @require_http_methods(["GET", "POST"])
 def requirement_new(request):
-    form = RequirementForm(request.POST or None)
+    form = RequirementForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         requirement = _save_or_report(form, lambda: requirement_create(actor=request.user, **form.settings()))
         if requirement is not None:
