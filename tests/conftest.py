@@ -1,6 +1,8 @@
+import datetime as dt
 import os
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.db import connections
 
@@ -46,6 +48,19 @@ def auditor_user(db):
 @pytest.fixture
 def outsider_user(db):
     return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def frozen_today():
+    """Noon UTC on 2026-11-28, the "today" of the spec's worked example."""
+    with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC), tick=False):
+        yield dt.date(2026, 11, 28)
 
 
 CHROMIUM_FLAGS = [

@@ -3,27 +3,14 @@
 import datetime as dt
 
 import pytest
-import time_machine
 
 from compliance.models import RequirementType
 from tests.factories import CompletionFactory, CourseFactory, GroupFactory, LearnerFactory, RequirementFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def today():
-    with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC), tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 
 URL = "/learning/compliance/"
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def card_of(html: str, name: str) -> str:

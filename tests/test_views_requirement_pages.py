@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-import time_machine
 
 from compliance.statuses import Status
 from tests.factories import (
@@ -18,21 +17,9 @@ from tests.factories import (
     RequirementFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 TODAY = dt.date(2026, 11, 28)
-
-
-@pytest.fixture(autouse=True)
-def today():
-    with time_machine.travel(dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC), tick=False):
-        yield
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 @pytest.fixture
