@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from compliance.models import Course, LearnerGroup, Requirement, RequirementType
+from compliance.models import REQUIREMENT_NAME_TAKEN, Course, LearnerGroup, Requirement, RequirementType
 
 MAX_VALID_DAYS = 36_500  # a hundred years: anything longer is a typo
 MAX_DESCRIPTION = 5_000
@@ -71,6 +71,9 @@ class RequirementForm(forms.Form):
         error_messages={"invalid_choice": "Choose All Learners or one of the listed groups."},
     )
 
+    #: Fields whose change can move learners between statuses: editing them refreshes the preview.
+    STATUS_FIELDS = ("valid_days", "warning_days", "course", "target_group")
+
     def __init__(self, *args, instance: Requirement | None = None, **kwargs):
         self.instance = instance
         if instance is not None and "initial" not in kwargs and not args and "data" not in kwargs:
@@ -84,6 +87,8 @@ class RequirementForm(forms.Form):
                 "target_group": instance.target_group_id,
             }
         super().__init__(*args, **kwargs)
+        for name in self.STATUS_FIELDS:
+            self.fields[name].widget.attrs["class"] = "affects-status"
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -91,7 +96,7 @@ class RequirementForm(forms.Form):
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise ValidationError("A requirement with this name already exists; choose another name.")
+            raise ValidationError(REQUIREMENT_NAME_TAKEN, code="name_taken")
         return name
 
     def clean(self):
@@ -123,3 +128,14 @@ class DeleteRequirementForm(forms.Form):
         if typed.strip() != self.requirement.name:
             raise ValidationError("The name you typed does not match this requirement's name.")
         return typed
+
+
+class DashboardFilter(forms.Form):
+    type = forms.ModelChoiceField(queryset=RequirementType.objects.all(), required=False, empty_label="All types")
+    q = forms.CharField(required=False, label="Search by name", max_length=200)
+
+    def filters(self) -> dict:
+        """Valid filters only: a stale or tampered type id shows every type rather than an error."""
+        self.is_valid()
+        chosen = self.cleaned_data.get("type")
+        return {"type_id": chosen.pk if chosen else None, "name": self.cleaned_data.get("q") or ""}

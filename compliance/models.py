@@ -183,6 +183,10 @@ class RequirementType(models.Model):
         return self.name
 
 
+#: The answer when a requirement's name is taken (names are unique regardless of case).
+REQUIREMENT_NAME_TAKEN = "A requirement with this name already exists; choose another name."
+
+
 class Requirement(models.Model):
     """A course mapped to a target (All Learners or one group) with a validity period."""
 
@@ -208,7 +212,8 @@ class Requirement(models.Model):
             models.UniqueConstraint(
                 Lower("name"),
                 name="requirement_name_unique_ci",
-                violation_error_message="A requirement with this name already exists; choose another name.",
+                violation_error_message=REQUIREMENT_NAME_TAKEN,
+                violation_error_code="name_taken",
             ),
             models.CheckConstraint(
                 condition=Q(valid_days__gte=1),

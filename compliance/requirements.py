@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,8 @@ from compliance.rules import CourseSwap, Transition, course_swaps, status_transi
 from compliance.tasks import queue_recompute
 
 SETTINGS_FIELDS = ["type", "name", "description", "valid_days", "warning_days", "course", "target_group"]
+#: The settings a learner's status depends on; the others (type, name, description) move nobody.
+STATUS_FIELDS = ["valid_days", "warning_days", "course", "target_group"]
 
 
 def requirement_create(
@@ -118,7 +121,10 @@ def requirement_delete(*, actor, requirement: Requirement) -> None:
 def requirement_change_preview(*, requirement: Requirement, changes: dict, today: dt.date) -> list[Transition]:
     """What ``requirement_update`` with ``changes`` would do to the learners'
     statuses today, without changing anything: how many would move from each
-    status to each other one, or into or out of scope."""
+    status to each other one, or into or out of scope. A change of none of
+    ``STATUS_FIELDS`` moves nobody and runs no query."""
+    if not _changes_status_fields(requirement, changes):
+        return []
     proposed = Requirement(pk=requirement.pk, **{name: getattr(requirement, name) for name in SETTINGS_FIELDS})
     for name, value in changes.items():
         setattr(proposed, name, value)
@@ -128,10 +134,38 @@ def requirement_change_preview(*, requirement: Requirement, changes: dict, today
     return status_transitions(requirement, proposed, swaps, today)
 
 
+def _changes_status_fields(requirement: Requirement, changes: dict) -> bool:
+    current = snapshot(requirement, STATUS_FIELDS)
+    return any(_plain(changes[name]) != current[name] for name in STATUS_FIELDS if name in changes)
+
+
+def _plain(value):
+    return getattr(value, "pk", value)
+
+
 def changes_fingerprint(requirement: Requirement, changes: dict) -> str:
-    """A short digest of a requirement's current settings and the proposed
-    ones: a confirmation given for one preview cannot apply a different change."""
-    current = snapshot(requirement, SETTINGS_FIELDS)
-    proposed = {name: getattr(value, "pk", value) for name, value in changes.items()}
+    """A short digest of the current and the proposed values of the status
+    fields: a confirmation given for one preview cannot apply a change that
+    moves learners differently, while a new name or description keeps it."""
+    current = snapshot(requirement, STATUS_FIELDS)
+    proposed = {name: _plain(changes[name]) for name in STATUS_FIELDS if name in changes}
     text = json.dumps([requirement.pk, current, proposed], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def describe_transitions(transitions: list[Transition]) -> list[str]:
+    """Sentences by outcome, largest first: "12 learners would become Expired",
+    "3 learners would leave the scope", "5 learners would join the scope as Not Started"."""
+    by_outcome: dict[tuple, int] = defaultdict(int)
+    for transition in transitions:
+        by_outcome[(transition.after, transition.before is None)] += transition.count
+    sentences = []
+    for (after, joining), count in sorted(by_outcome.items(), key=lambda item: -item[1]):
+        learners = f"{count} learner{'s' if count != 1 else ''}"
+        if after is None:
+            sentences.append(f"{learners} would leave the scope")
+        elif joining:
+            sentences.append(f"{learners} would join the scope as {after.label}")
+        else:
+            sentences.append(f"{learners} would become {after.label}")
+    return sentences

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from compliance.models import Learner, Membership, RecomputeRun, Requirement, RequirementType
+from compliance.models import Learner, Membership, RecomputeRun, Requirement
 from compliance.rules import (
     LearnerStatusRow,
     StatusCounts,
@@ -77,10 +77,6 @@ def dashboard_cards(today: dt.date, *, type_id: int | None = None, name: str = "
     requirements = list(requirements)
     counts = status_counts_by_requirement(requirements, today)
     return [RequirementCard(requirement, counts[requirement.pk]) for requirement in requirements]
-
-
-def requirement_types() -> list[RequirementType]:
-    return list(RequirementType.objects.all())
 
 
 # --- Report ----------------------------------------------------------------------------

@@ -294,7 +294,7 @@ def first_aid():
 
 def assert_first_aid_saved_with_100_days(page: Page, requirement: Requirement) -> None:
     expect(page).to_have_url(re.compile(rf"/learning/compliance/{requirement.pk}/$"))
-    expect(page.get_by_role("status").first).to_contain_text("Settings saved. 2 learners changed status.")
+    expect(page.get_by_role("status").first).to_contain_text("Settings saved. 2 learners moved, as previewed.")
     expect(metric(page, "metric-compliant")).to_have_text("1")
     expect(metric(page, "metric-action")).to_have_text(re.compile(r"^\s*2\s*/\s*0\s*$"))
     expect(metric(page, "metric-rate")).to_have_text("33%")
@@ -307,7 +307,7 @@ def test_settings_preview_then_save_moves_learners(browser_page, admin_user, fir
     sign_in(page)
     errors = watch_console(page)
     page.goto(f"/learning/compliance/{first_aid.pk}/settings/")
-    expect(page.locator("#settings-preview")).to_contain_text("Change a setting to see how many learners it moves")
+    expect(page.locator("#settings-preview")).to_contain_text("to see how many learners it moves before you save")
 
     page.get_by_label("Valid for (days)").fill("100")
 
@@ -333,7 +333,7 @@ def test_settings_saved_before_the_preview_arrives_ask_to_confirm(browser_page, 
     page.get_by_label("Valid for (days)").fill("100")
     page.get_by_role("button", name="Save Changes").click()
 
-    preview = page.locator("#settings-preview.preview-confirm")
+    preview = page.locator("#settings-preview .preview-confirm")
     expect(preview).to_contain_text("Save Changes again to apply this to everyone at once.")
     expect(preview.locator(".preview-summary li")).to_have_text(["2 learners would become Expired"])
     expect(page.get_by_label("Valid for (days)")).to_have_value("100")
@@ -502,3 +502,31 @@ def test_an_auditor_sees_every_page_without_change_controls(browser_page, audito
 
     response = page.goto("/learning/compliance/new/")
     assert response.status == 403
+
+
+# --- Keyboard and screen-reader details of the report ----------------------------------
+
+
+def test_paging_by_keyboard_keeps_focus_and_announces_the_new_rows(browser_page: Page, admin_user):
+    requirement = RequirementFactory(name="Fire Safety")
+    for i in range(60):
+        LearnerFactory(first_name="Zed", last_name=f"Zulu{i:03d}", email=f"z{i:03d}@example.com")
+    page = browser_page
+    sign_in(page)
+    page.goto(f"/learning/compliance/{requirement.pk}/report/?status=not_started")
+
+    page.locator("#pager-next").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#report-summary")).to_contain_text("Showing 51\u201360 of 60")
+    # No "Next" on the last page: focus lands on the summary, not on <body>.
+    expect(page.locator("#report-summary")).to_be_focused()
+    expect(page.locator("#announcer")).to_have_text(re.compile(r"^Showing 51\u201360 of 60 Not Started learners"))
+
+    page.locator("#pager-prev").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#report-summary")).to_contain_text("Showing 1\u201350 of 60")
+    expect(page.locator("#pager-next")).to_be_visible()
+
+    page.locator("#report-q").fill("zulu05")
+    expect(page.locator("#announcer")).to_contain_text("Showing 1\u201310 of 10")
+    expect(page.locator("#report-q")).to_be_focused()

@@ -236,3 +236,10 @@ def test_the_preview_changes_nothing(population):
     assert (fresh.valid_days, fresh.course_id, fresh.course_history.count()) == (365, population.course_id, 0)
     assert requirement.valid_days == 365 and requirement.course_id == population.course_id
     assert statuses_by_learner(fresh, TODAY) == before
+
+
+def test_a_change_of_name_type_or_description_previews_nothing_without_a_query(population, django_assert_num_queries):
+    requirement = Requirement.objects.get(pk=population.pk)
+    changes = {"name": "Renamed", "description": "New text", "valid_days": 365, "course": requirement.course}
+    with django_assert_num_queries(0):
+        assert requirement_change_preview(requirement=requirement, changes=changes, today=TODAY) == []

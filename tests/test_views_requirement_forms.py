@@ -1,6 +1,7 @@
 """New requirement, Settings (preview, save) and delete, through the views."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -179,7 +180,7 @@ def test_the_preview_says_how_many_learners_move(admin_client, requirement):
         settings_url(requirement, "preview/"), settings_data(requirement, valid_days="150", warning_days="0")
     )
     html = response.content.decode()
-    assert response.status_code == 200 and html.strip().startswith('<div id="settings-preview"')
+    assert response.status_code == 200 and html.strip().startswith('<div class="preview-body')
     assert "1 learner would become Expired" in html
     assert 'name="confirm"' in html
     assert Requirement.objects.get().valid_days == 365
@@ -219,7 +220,7 @@ def test_saving_with_the_previewed_confirmation_applies_it_to_everyone_at_once(
         "warning_days": 0,
     }
     page = admin_client.get(response["Location"]).content.decode()
-    assert "Settings saved. 1 learner changed status." in page
+    assert "Settings saved. 1 learner moved, as previewed." in page
     assert requirement.states.filter(status=Status.EXPIRED).count() == 1
 
 
@@ -237,7 +238,7 @@ def test_a_change_that_moves_nobody_saves_at_once(admin_client, requirement):
     response = admin_client.post(settings_url(requirement), settings_data(requirement, name="Data Privacy 2027"))
     assert response.status_code == 302
     assert Requirement.objects.get().name == "Data Privacy 2027"
-    assert "No learner changed status." in admin_client.get(response["Location"]).content.decode()
+    assert "No learner moved." in admin_client.get(response["Location"]).content.decode()
 
 
 def test_invalid_settings_re_render_with_errors_and_change_nothing(admin_client, requirement):
@@ -290,3 +291,22 @@ def test_delete_keeps_completions_enrollments_and_learners_and_is_audited(admin_
     event = AuditEvent.objects.get(action="requirement.delete")
     assert event.before["name"] == "Data Privacy" and event.actor_label == "alice"
     assert "deleted" in admin_client.get("/learning/compliance/").content.decode()
+
+
+def test_a_new_name_after_the_preview_keeps_its_confirmation(admin_client, requirement):
+    data = settings_data(requirement, valid_days="150")
+    token = admin_client.post(settings_url(requirement, "preview/"), data).content.decode()
+    token = token.split('name="confirm" value="')[1].split('"')[0]
+    response = admin_client.post(settings_url(requirement), data | {"name": "Data Privacy 2027", "confirm": token})
+    assert response.status_code == 302
+    assert (Requirement.objects.get().name, Requirement.objects.get().valid_days) == ("Data Privacy 2027", 150)
+
+
+def test_only_the_status_fields_refresh_the_preview(admin_client, requirement):
+    html = admin_client.get(settings_url(requirement)).content.decode()
+    assert 'hx-trigger="input delay:400ms from:.affects-status"' in html
+    for name in ("valid_days", "warning_days", "course", "target_group"):
+        assert re.search(
+            rf'<[^>]*name="{name}"[^>]*class="affects-status"|<[^>]*class="affects-status"[^>]*name="{name}"', html
+        )
+    assert not re.search(r'<[^>]*class="affects-status"[^>]*name="name"', html)

@@ -17,7 +17,9 @@ def portal_view(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             if getattr(request, "htmx", False):
-                return HttpResponseClientRedirect(redirect_to_login(request.get_full_path()).url)
+                # Back to the page the user was on, not the fragment's address.
+                back_to = request.htmx.current_url_abs_path or request.get_full_path()
+                return HttpResponseClientRedirect(redirect_to_login(back_to).url)
             return redirect_to_login(request.get_full_path())
         if not can_view_portal(request.user):
             raise PermissionDenied("You do not have access to the compliance portal.")

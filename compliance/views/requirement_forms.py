@@ -3,8 +3,6 @@ every change; Auditors see Settings read-only."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
@@ -13,20 +11,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from compliance.dates import org_today
 from compliance.forms import DeleteRequirementForm, RequirementForm
+from compliance.models import REQUIREMENT_NAME_TAKEN
 from compliance.requirements import (
     changes_fingerprint,
+    describe_transitions,
     requirement_change_preview,
     requirement_create,
     requirement_delete,
     requirement_update,
 )
 from compliance.roles import is_compliance_admin
-from compliance.rules import Transition
 from compliance.selectors import requirement_for_page
 from compliance.views.access import admin_view, portal_view
 from compliance.views.requirement_pages import requirement_context
-
-DUPLICATE_NAME = "A requirement with this name already exists; choose another name."
 
 
 @admin_view
@@ -51,14 +48,14 @@ def _save_or_report(form: RequirementForm, save):
             for message in errors:
                 form.add_error(_field_of(form, field, message), message)
     except IntegrityError:
-        form.add_error("name", DUPLICATE_NAME)
+        form.add_error("name", REQUIREMENT_NAME_TAKEN)
     return None
 
 
 def _field_of(form: RequirementForm, field: str, message) -> str | None:
     """The form field an error from the model belongs to: the name constraint's
     error is the name's; an error of a field the form has is that field's."""
-    if DUPLICATE_NAME in getattr(message, "messages", [message]):
+    if getattr(message, "code", None) == "name_taken":
         return "name"
     return field if field in form.fields else None
 
@@ -88,8 +85,8 @@ def requirement_settings(request, pk: int):
 
 def _saved_message(moved: int) -> str:
     if moved == 0:
-        return "Settings saved. No learner changed status."
-    return f"Settings saved. {moved} learner{'s' if moved != 1 else ''} changed status."
+        return "Settings saved. No learner moved."
+    return f"Settings saved. {moved} learner{'s' if moved != 1 else ''} moved, as previewed."
 
 
 @admin_view
@@ -107,27 +104,9 @@ def _preview(requirement, changes: dict) -> dict:
     transitions = requirement_change_preview(requirement=requirement, changes=changes, today=org_today())
     return {
         "transitions": transitions,
-        "summary": summarise(transitions),
+        "summary": describe_transitions(transitions),
         "token": changes_fingerprint(requirement, changes),
     }
-
-
-def summarise(transitions: list[Transition]) -> list[str]:
-    """Sentences by outcome, largest first: "12 learners would become Expired",
-    "3 learners would leave the scope", "5 learners would join the scope as Not Started"."""
-    by_outcome: dict[tuple, int] = defaultdict(int)
-    for transition in transitions:
-        by_outcome[(transition.after, transition.before is None)] += transition.count
-    sentences = []
-    for (after, joining), count in sorted(by_outcome.items(), key=lambda item: -item[1]):
-        learners = f"{count} learner{'s' if count != 1 else ''}"
-        if after is None:
-            sentences.append(f"{learners} would leave the scope")
-        elif joining:
-            sentences.append(f"{learners} would join the scope as {after.label}")
-        else:
-            sentences.append(f"{learners} would become {after.label}")
-    return sentences
 
 
 @admin_view

@@ -3,6 +3,7 @@
 from django.core.exceptions import BadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from compliance.charts import monthly_completions_chart, status_donut
 from compliance.dates import org_today
@@ -54,6 +55,7 @@ def report_page_number(request) -> int:
 
 @portal_view
 @require_GET
+@vary_on_headers("HX-Request")
 def requirement_report(request, pk: int):
     requirement = requirement_for_page(pk)
     status = report_status(request)
@@ -61,6 +63,4 @@ def requirement_report(request, pk: int):
     today = org_today()
     report = report_page(requirement, today, status=status, query=query, page=report_page_number(request))
     context = requirement_context(requirement, "report") | {"today": today, "report": report, "statuses": list(Status)}
-    response = render(request, partial_for_htmx(request, "compliance/report.html", "report"), context)
-    response["Vary"] = "HX-Request"
-    return response
+    return render(request, partial_for_htmx(request, "compliance/report.html", "report"), context)

@@ -18,3 +18,16 @@
     if (next) { event.preventDefault(); next.focus(); }
   });
 })();
+
+// After htmx swaps content in: read its summary out through the page's one
+// stable live region (a region that is itself swapped is not reliably
+// announced), and if the focused element was swapped away without a
+// same-id successor (e.g. "Next" on the last page), focus the summary.
+document.addEventListener("htmx:afterSettle", function () {
+  var summary = document.querySelector("[data-announce]");
+  var announcer = document.getElementById("announcer");
+  if (summary && announcer) announcer.textContent = summary.textContent.replace(/\s+/g, " ").trim();
+  if (summary && summary.tabIndex === -1 && (document.activeElement === document.body || !document.activeElement)) {
+    summary.focus();
+  }
+});
