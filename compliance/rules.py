@@ -113,16 +113,21 @@ def status_case(today: dt.date, prefix: str = "") -> Case:
     )
 
 
-def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
-    """Every learner in scope with the facts the status is derived from:
-    ``last_completed_on`` (C) and the open enrollment in the current course
-    (``open_enrolled_at``, ``open_started_at``, ``open_progress``)."""
-    latest_completion_day = (
-        qualifying_completions(requirement)
+def latest_completion_day(requirement: Requirement, swaps: list[CourseSwap] | None = None) -> Subquery:
+    """SQL, per learner (``OuterRef("pk")``): C, the day of their latest qualifying completion."""
+    latest = (
+        qualifying_completions(requirement, swaps)
         .filter(learner_id=OuterRef("pk"))
         .order_by("-completed_on")
         .values("completed_on")[:1]
     )
+    return Subquery(latest, output_field=DateField())
+
+
+def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
+    """Every learner in scope with the facts the status is derived from:
+    ``last_completed_on`` (C) and the open enrollment in the current course
+    (``open_enrolled_at``, ``open_started_at``, ``open_progress``)."""
     return (
         scope_learners(requirement)
         .annotate(
@@ -132,7 +137,7 @@ def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
             ),
         )
         .annotate(
-            last_completed_on=Subquery(latest_completion_day, output_field=DateField()),
+            last_completed_on=latest_completion_day(requirement),
             open_enrolled_at=F("open_enrollment__enrolled_at"),
             open_started_at=F("open_enrollment__started_at"),
             open_progress=F("open_enrollment__progress"),
@@ -329,12 +334,6 @@ class Transition:
 def _prefixed_facts(learners: QuerySet, requirement: Requirement, swaps: list[CourseSwap], prefix: str) -> QuerySet:
     """``learner_facts`` and ``with_statuses`` under names starting with ``prefix``,
     so that two versions of a requirement can be compared in one query."""
-    latest_completion_day = (
-        qualifying_completions(requirement, swaps)
-        .filter(learner_id=OuterRef("pk"))
-        .order_by("-completed_on")
-        .values("completed_on")[:1]
-    )
     open_started_at = Enrollment.objects.filter(
         learner_id=OuterRef("pk"), course_id=requirement.course_id, completed_at__isnull=True
     ).values("started_at")[:1]
@@ -342,7 +341,7 @@ def _prefixed_facts(learners: QuerySet, requirement: Requirement, swaps: list[Co
     learners = learners.annotate(
         **{
             f"{prefix}in_scope": Case(When(in_scope(requirement), then=Value(True)), default=Value(False)),
-            last_completed_on: Subquery(latest_completion_day, output_field=DateField()),
+            last_completed_on: latest_completion_day(requirement, swaps),
             f"{prefix}open_started_at": Subquery(open_started_at),
         }
     )
