@@ -31,6 +31,7 @@ def sidebar_sections() -> list[NavSection]:
             "Learning",
             [
                 NavItem("Compliance", reverse("requirement_list"), key="compliance"),
+                NavItem("Audit log", reverse("audit_log"), key="audit_log"),
                 NavItem("Courses", reverse("admin:compliance_course_changelist"), staff_only=True),
             ],
         ),
@@ -57,6 +58,7 @@ def sidebar_for(user) -> list[NavSection]:
 REQUIREMENT_TABS = (
     ("overview", "Overview", "requirement_overview"),
     ("report", "Report", "requirement_report"),
+    ("audit", "Audit log", "requirement_audit_log"),
     ("settings", "Settings", "requirement_settings"),
 )
 

@@ -63,6 +63,9 @@ def pages_of(requirement) -> list[str]:
         base,
         base + "report/?status=expired",
         base + "report/?status=not_started",
+        base + "report/remediate/?status=not_started",
+        base + "audit/",
+        "/learning/compliance/audit/",
         base + "settings/",
     ]
 
@@ -91,11 +94,20 @@ def test_the_form_with_errors_and_the_sign_in_page_have_no_violations(browser_pa
     assert violations(page) == []
 
 
+def test_the_remediate_all_dialog_has_no_violations(browser_page, admin_user, organisation):
+    page = browser_page
+    sign_in(page, "alice")
+    page.goto(f"/learning/compliance/{organisation.pk}/report/?status=not_started")
+    page.get_by_role("link", name="Remediate All").click()
+    page.wait_for_selector("#remediate-dialog[open] #remediate-confirm")
+    assert violations(page) == []
+
+
 def test_auditor_pages_have_no_violations(browser_page, auditor_user, organisation):
     page = browser_page
     sign_in(page, "bob")
     for path in pages_of(organisation):
-        if path.endswith("/new/"):
+        if path.endswith("/new/") or "/remediate/" in path:
             continue
         page.goto(path)
         assert violations(page) == [], path

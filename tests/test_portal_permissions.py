@@ -19,7 +19,8 @@ import pytest
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from compliance.models import AuditEvent, Requirement, RequirementCourseHistory, RequirementType
+from compliance.models import AuditEvent, Enrollment, Requirement, RequirementCourseHistory, RequirementType
+from compliance.rules import scope_learners
 from tests.factories import CourseFactory, GroupFactory, LearnerFactory, MembershipFactory, RequirementFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +40,9 @@ class Expect:
 OK = Expect(200)
 FORBIDDEN = Expect(403)
 NOT_ALLOWED = Expect(405)
+
+#: Pages and downloads that every role of the portal may read.
+READ_ONLY = {"auditor": {"GET": OK, "POST": NOT_ALLOWED}, "admin": {"GET": OK, "POST": NOT_ALLOWED}}
 
 #: url name -> role -> method -> expectation. Admin POSTs send a blank form (every
 #: field empty, as a browser sends it); see ``test_admin_post_with_a_real_change_does_change``
@@ -72,6 +76,23 @@ EXPECTED: dict[str, dict[str, dict[str, Expect]]] = {
         "auditor": {"GET": FORBIDDEN, "POST": FORBIDDEN},
         "admin": {"GET": NOT_ALLOWED, "POST": Expect(200, 'id="id_confirm_name_error"')},
     },
+    "requirement_export": READ_ONLY,
+    "requirement_enroll": {
+        "auditor": {"GET": FORBIDDEN, "POST": FORBIDDEN},
+        "admin": {"GET": NOT_ALLOWED, "POST": Expect(400, "Choose a learner to enroll.")},
+    },
+    "requirement_remediate": {
+        "auditor": {"GET": FORBIDDEN, "POST": FORBIDDEN},
+        # A blank form asks for the Compliant tab, which Remediate All does not apply to.
+        "admin": {
+            "GET": Expect(400, "applies to the Not Started and Expired tabs"),
+            "POST": Expect(400, "applies to the Not Started and Expired tabs"),
+        },
+    },
+    "audit_log": READ_ONLY,
+    "audit_log_export": READ_ONLY,
+    "requirement_audit_log": READ_ONLY,
+    "requirement_audit_log_export": READ_ONLY,
 }
 
 ROLES = ("anonymous", "outsider", "auditor", "admin")
@@ -132,7 +153,8 @@ BLANK_FORM = dict.fromkeys(
 
 def real_change(requirement: Requirement) -> dict[str, str]:
     """POST data that an admin's request would act on: a valid new requirement or
-    settings change, and the right name to confirm a delete."""
+    settings change, the right name to confirm a delete, and a Not Started
+    learner to enroll (or their tab to remediate)."""
     other_course = CourseFactory(title="Another course")
     return {
         "type": str(RequirementType.objects.exclude(pk=requirement.type_id).first().pk),
@@ -143,15 +165,19 @@ def real_change(requirement: Requirement) -> dict[str, str]:
         "course": str(other_course.pk),
         "target_group": "",
         "confirm_name": requirement.name,
+        "learner": str(scope_learners(requirement).get().pk),
+        "status": "not_started",
     }
 
 
 def state_of_the_world() -> dict:
-    """Everything a portal POST could change."""
+    """Everything a portal request could change. Audit events of reads (exports)
+    are left out: recording who took the evidence is not a change."""
     return {
         "requirements": [model_to_dict(r) | {"updated_at": r.updated_at} for r in Requirement.objects.order_by("pk")],
         "course_history": RequirementCourseHistory.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
+        "enrollments": list(Enrollment.objects.values_list("pk", "learner_id", "course_id", "completed_at")),
+        "audit_events": AuditEvent.objects.exclude(action__endswith=".export").count(),
     }
 
 
@@ -243,7 +269,7 @@ def test_the_sign_in_redirect_keeps_the_query_string(client, requirement):
 
 @pytest.mark.parametrize("role", ["outsider", "auditor"])
 @pytest.mark.parametrize(
-    "name", [n for n in PORTAL_NAMES if n in EXPECTED and EXPECTED[n]["admin"]["POST"].status == 200]
+    "name", [n for n in PORTAL_NAMES if n in EXPECTED and EXPECTED[n]["admin"]["POST"] != NOT_ALLOWED]
 )
 def test_unprivileged_htmx_posts_change_nothing(client, request, requirement, name, role):
     """The same refusals for HTMX requests (the previews are HTMX POSTs)."""
@@ -260,6 +286,8 @@ def test_unprivileged_htmx_posts_change_nothing(client, request, requirement, na
         ("requirement_new", lambda: Requirement.objects.filter(name="Renamed by someone without the right").exists()),
         ("requirement_settings", lambda: Requirement.objects.get().valid_days == 100),
         ("requirement_delete", lambda: not Requirement.objects.exists()),
+        ("requirement_enroll", lambda: Enrollment.objects.filter(source="remediation").count() == 1),
+        ("requirement_remediate", lambda: Enrollment.objects.filter(source="remediation").count() == 1),
     ],
 )
 def test_admin_post_with_a_real_change_does_change(client, admin_user, requirement, name, then):

@@ -1,15 +1,22 @@
 """The requirement's Overview and Report tabs (read-only, Admins and Auditors)."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.core.exceptions import BadRequest
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from compliance.charts import monthly_completions_chart, status_donut
 from compliance.dates import org_today
 from compliance.navigation import requirement_tabs
+from compliance.remediation import is_remediable
 from compliance.rules import monthly_completions, requirement_status_counts
-from compliance.selectors import report_page, requirement_for_page
+from compliance.selectors import ReportPage, report_page, requirement_for_page
 from compliance.statuses import Status
 from compliance.views.access import partial_for_htmx, portal_view
 
@@ -37,20 +44,41 @@ def requirement_overview(request, pk: int):
     return render(request, "compliance/overview.html", context)
 
 
-def report_status(request) -> Status:
-    """The ``status`` parameter: a slug, ``compliant`` by default; anything else is a 400."""
-    slug = request.GET.get("status") or Status.COMPLIANT.value
+def parse_status(slug: str) -> Status:
+    """A status slug; anything else is a 400 that names the valid ones."""
     try:
         return Status(slug)
     except ValueError:
         raise BadRequest(f"Unknown status “{slug[:40]}”. Use one of: {', '.join(s.value for s in Status)}.") from None
 
 
-def report_page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
+def normalized_query(text: str) -> str:
+    """The search as the report uses it: trimmed, white space collapsed, at most 200 characters."""
+    return " ".join(text.split())[:200]
+
+
+@dataclass(frozen=True)
+class ReportLocation:
+    """Where on the Report an admin was (tab, search, page): read from a GET or
+    POST, and where a form without JavaScript sends them back to."""
+
+    status: Status
+    query: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_data(cls, data) -> ReportLocation:
+        try:
+            page = int(data.get("page", "1"))
+        except ValueError:
+            page = 1
+        status = parse_status(data.get("status") or Status.COMPLIANT.value)
+        return cls(status=status, query=normalized_query(data.get("q", "")), page=page)
+
+    def url(self, requirement_pk: int) -> str:
+        params = {"status": self.status.value} | ({"q": self.query} if self.query else {})
+        params |= {"page": self.page} if self.page != 1 else {}
+        return f"{reverse('requirement_report', args=[requirement_pk])}?{urlencode(params)}"
 
 
 @portal_view
@@ -58,9 +86,26 @@ def report_page_number(request) -> int:
 @vary_on_headers("HX-Request")
 def requirement_report(request, pk: int):
     requirement = requirement_for_page(pk)
-    status = report_status(request)
-    query = " ".join(request.GET.get("q", "").split())[:200]
+    where = ReportLocation.from_data(request.GET)
     today = org_today()
-    report = report_page(requirement, today, status=status, query=query, page=report_page_number(request))
-    context = requirement_context(requirement, "report") | {"today": today, "report": report, "statuses": list(Status)}
-    return render(request, partial_for_htmx(request, "compliance/report.html", "report"), context)
+    report = report_page(requirement, today, status=where.status, query=where.query, page=where.page)
+    template = partial_for_htmx(request, "compliance/report.html", "report")
+    # A swap of the results alone also refreshes the toolbar's actions and
+    # clears an earlier message (out of band).
+    swap = template.endswith("#report")
+    context = report_context(requirement, report, today, refresh_actions=swap, refresh_messages=swap)
+    return render(request, template, context)
+
+
+def report_context(requirement, report: ReportPage, today, **extra) -> dict:
+    """What the Report tab and its partials need (the whole tab, the results, one row)."""
+    here = ReportLocation(report.status, report.query, report.number)
+    return requirement_context(requirement, "report") | {
+        "today": today,
+        "report": report,
+        "statuses": list(Status),
+        "here": here,
+        "back_url": here.url(requirement.pk),
+        "remediable": is_remediable(report.status),
+        **extra,
+    }
