@@ -20,10 +20,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import dateformat, timezone
-from django.utils.text import slugify
 
 from compliance.dates import org_day_start, org_timezone
-from compliance.exports import protect_text
+from compliance.exports import protect_text, requirement_slug
 from compliance.models import (
     AuditEvent,
     Course,
@@ -34,7 +33,7 @@ from compliance.models import (
     RequirementType,
 )
 from compliance.selectors import clamp_page
-from compliance.statuses import Status
+from compliance.statuses import STATUS_LABELS
 
 PAGE_SIZE = 50
 #: Events read per round trip from the export's server-side cursor, and named per lookup.
@@ -150,7 +149,6 @@ CHOICE_LABELS = {
     "source": dict(EnrollmentSource.choices),
     "colour": dict(RequirementType.Colour.choices),
 }
-STATUS_LABELS = {status.value: status.label for status in Status}
 DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -689,8 +687,7 @@ def audit_export_filename(today: dt.date, requirement: Requirement | None = None
     """``audit-log-<YYYY-MM-DD>.csv``, or ``<requirement slug>-audit-log-<YYYY-MM-DD>.csv``; ASCII only."""
     if requirement is None:
         return f"audit-log-{today.isoformat()}.csv"
-    slug = slugify(requirement.name) or f"requirement-{requirement.pk}"
-    return f"{slug}-audit-log-{today.isoformat()}.csv"
+    return f"{requirement_slug(requirement)}-audit-log-{today.isoformat()}.csv"
 
 
 def audit_export_rows(events: QuerySet[AuditEvent], chunk_size: int = EXPORT_CHUNK_SIZE) -> Iterator[tuple]:

@@ -22,7 +22,7 @@ from compliance.dates import org_date_of
 from compliance.models import Membership, Requirement
 from compliance.rules import filter_status, learner_statuses
 from compliance.selectors import in_report_order, search_learners
-from compliance.statuses import Status
+from compliance.statuses import STATUS_LABELS, Status
 
 BOM = "\ufeff"
 #: A text cell starting with one of these is run as a formula by spreadsheet programs.
@@ -91,13 +91,16 @@ REPORT_EXPORT_HEADER = (
 GROUPS_SEPARATOR = "; "
 #: Rows fetched per round trip from the server-side cursor.
 FETCH_CHUNK_SIZE = 2000
-STATUS_LABELS = {status.value: status.label for status in Status}
 
 
 def report_export_filename(requirement: Requirement, status: Status | None, today: dt.date) -> str:
     """``<requirement slug>-<status slug or all>-<YYYY-MM-DD>.csv``, ASCII only."""
-    slug = slugify(requirement.name) or f"requirement-{requirement.pk}"
-    return f"{slug}-{status.value if status else 'all'}-{today.isoformat()}.csv"
+    return f"{requirement_slug(requirement)}-{status.value if status else 'all'}-{today.isoformat()}.csv"
+
+
+def requirement_slug(requirement: Requirement) -> str:
+    """The requirement in a file name: ``slugify`` of its name, or ``requirement-<id>`` when that is empty."""
+    return slugify(requirement.name) or f"requirement-{requirement.pk}"
 
 
 class GroupNames(Aggregate):

@@ -381,6 +381,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["requirement_id", "at"], name="audit_requirement_idx"),
+            # The audit log's filters by action and by actor.
+            models.Index(fields=["action", "at"], name="audit_action_idx"),
+            models.Index(fields=["actor_label", "at"], name="audit_actor_idx"),
         ]
         ordering = ["-at", "-id"]
 

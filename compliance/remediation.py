@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -21,6 +22,7 @@ from compliance.audit import audit_log
 from compliance.models import Enrollment, EnrollmentSource, Learner, Requirement
 from compliance.rules import LearnerStatusRow, filter_status, learner_status, learner_statuses
 from compliance.selectors import search_learners
+from compliance.signals import enrollments_opened
 from compliance.statuses import Status
 
 #: The tabs whose learners can be enrolled.
@@ -34,14 +36,20 @@ class NotRemediable(Exception):
 @dataclass(frozen=True)
 class EnrollResult:
     row: LearnerStatusRow
-    newly_enrolled: bool
+    enrollment_ids: list[int]
+
+    @property
+    def newly_enrolled(self) -> bool:
+        return bool(self.enrollment_ids)
 
 
 @dataclass(frozen=True)
 class RemediationResult:
-    status: Status
-    query: str
-    enrolled: int
+    enrollment_ids: list[int]
+
+    @property
+    def enrolled(self) -> int:
+        return len(self.enrollment_ids)
 
 
 def is_remediable(status: Status) -> bool:
@@ -65,11 +73,11 @@ def learner_enroll(*, actor, requirement: Requirement, learner_id: int, today: d
         candidates = learner_statuses(requirement, today).filter(
             pk=learner_id, status__in=[s.value for s in REMEDIABLE_STATUSES], open_enrolled_at__isnull=True
         )
-        enrolled = _insert_enrollments(requirement, candidates, actor=actor)
+        new_ids = _insert_enrollments(requirement, candidates, actor=actor)
         row = learner_status(requirement, learner_id, today)
         if row is None:
             raise NotRemediable("This learner is not in the requirement's scope, so there is nothing to enroll.")
-        if not enrolled and not is_remediable(row.status):
+        if not new_ids and not is_remediable(row.status):
             raise NotRemediable(
                 f"{row.email} is {row.status.label} today, so Enroll does not apply: "
                 "only Not Started and Expired learners can be enrolled. Reload the report to see the current status."
@@ -81,9 +89,14 @@ def learner_enroll(*, actor, requirement: Requirement, learner_id: int, today: d
             object_id=learner_id,
             object_repr=row.email,
             requirement_id=requirement.pk,
-            after={"course": requirement.course.code, "enrolled": enrolled, "enrolled_on": str(row.enrolled_on)},
+            after={
+                "course": requirement.course.code,
+                "enrolled": len(new_ids),
+                "enrolled_on": row.enrolled_on.isoformat() if row.enrolled_on else None,
+            },
         )
-    return EnrollResult(row=row, newly_enrolled=bool(enrolled))
+        _announce_after_commit(requirement, new_ids)
+    return EnrollResult(row=row, enrollment_ids=new_ids)
 
 
 def requirement_remediate(
@@ -95,24 +108,44 @@ def requirement_remediate(
     if not is_remediable(status):
         raise NotRemediable(f"Remediate All applies to the Not Started and Expired tabs, not to {status.label}.")
     with transaction.atomic():
-        enrolled = _insert_enrollments(
+        new_ids = _insert_enrollments(
             requirement, learners_to_enroll(requirement, today, status=status, query=query), actor=actor
         )
         audit_log(
             actor=actor,
             action="requirement.remediate",
             obj=requirement,
-            after={"course": requirement.course.code, "status": status.value, "q": query, "enrolled": enrolled},
+            after={"course": requirement.course.code, "status": status.value, "q": query, "enrolled": len(new_ids)},
         )
-    return RemediationResult(status=status, query=query, enrolled=enrolled)
+        _announce_after_commit(requirement, new_ids)
+    return RemediationResult(enrollment_ids=new_ids)
 
 
-def _insert_enrollments(requirement: Requirement, learners: QuerySet[Learner], *, actor) -> int:
+def _announce_after_commit(requirement: Requirement, enrollment_ids: list[int]) -> None:
+    """Once the enrollments are committed (never before, never after a rollback),
+    tell whoever listens (the learners' "enrolled" emails) which ones are new."""
+    if enrollment_ids:
+        transaction.on_commit(
+            lambda: enrollments_opened.send(
+                sender=Requirement, requirement_id=requirement.pk, enrollment_ids=enrollment_ids
+            ),
+            robust=True,
+        )
+
+
+def _insert_enrollments(requirement: Requirement, learners: QuerySet[Learner], *, actor) -> list[int]:
     """Open an enrollment in the current course for each of ``learners``, in one
     statement; those who got one meanwhile (another request) are skipped by
-    the constraint. Returns how many were inserted."""
+    the constraint. Returns the ids of the enrollments inserted.
+
+    Rows go in in learner order, so two requests that overlap take the index's
+    entries in the same order and cannot deadlock.
+    """
     chosen = learners.order_by().annotate(chosen_id=F("pk")).values("chosen_id")
-    select_sql, select_params = chosen.query.sql_with_params()
+    try:
+        select_sql, select_params = chosen.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an id no row can have: nobody to enroll
+        return []
     table = Enrollment._meta.db_table
     quote = connection.ops.quote_name
     columns = ", ".join(
@@ -123,7 +156,7 @@ def _insert_enrollments(requirement: Requirement, learners: QuerySet[Learner], *
     sql = (
         f"INSERT INTO {quote(table)} ({columns}) "
         f"SELECT chosen.chosen_id, %s, %s, 0, %s, %s, NULL FROM ({select_sql}) chosen WHERE 1 = 1 "
-        "ON CONFLICT DO NOTHING RETURNING id"
+        "ORDER BY chosen.chosen_id ON CONFLICT DO NOTHING RETURNING id"
     )
     params = (
         requirement.course_id,
@@ -134,4 +167,4 @@ def _insert_enrollments(requirement: Requirement, learners: QuerySet[Learner], *
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return len(cursor.fetchall())
+        return sorted(row[0] for row in cursor.fetchall())

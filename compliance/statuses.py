@@ -17,3 +17,6 @@ class Status(models.TextChoices):
 
 #: Statuses that hold a valid certification today: they count towards the rate.
 VALID_STATUSES = frozenset({Status.COMPLIANT, Status.EXPIRING_SOON})
+
+#: Slug -> label ("expiring_soon" -> "Expiring Soon"), for rows read as plain values.
+STATUS_LABELS = {status.value: status.label for status in Status}

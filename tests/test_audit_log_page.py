@@ -590,7 +590,7 @@ def test_text_cells_that_start_like_a_formula_are_protected(auditor, formula):
         assert row[HEADER.index(column)] == f"'{formula}", column
 
 
-def test_a_formula_in_a_summary_value_is_protected(auditor):
+def test_a_summary_starts_with_words_so_a_formula_in_a_value_cannot_lead_it(auditor):
     event(0, action="requirement.export", object_type="requirement", after={"status": "=cmd", "q": ""})
     event(1, action="admin.change", before={"last_name": "x"}, after={"last_name": "=1+1"})
     # The summary of a change starts with the field's label, so only a sentence can start with a value.

@@ -384,3 +384,21 @@ def test_remediate_all_announces_its_message(browser_page, admin_user, first_aid
 
     expect(page.locator("#messages")).to_have_text("Enrolled 3 Expired learners in FA-2.")
     expect(page.locator("#announcer")).to_have_text("Enrolled 3 Expired learners in FA-2.", timeout=1000)
+    # The link that opened the dialog was replaced: focus goes to the message, not lost to the page.
+    expect(page.locator("#messages .alert")).to_be_focused()
+
+
+def test_the_confirmation_opened_on_its_own_page_works_with_javascript(browser_page, admin_user, first_aid_expired):
+    """E.g. "Remediate All…" opened in a new tab: a plain form there, not an htmx swap into a missing report."""
+    requirement, _course, _people = first_aid_expired
+    page = browser_page
+    sign_in(page)
+    errors = watch_console(page)
+    page.goto(f"/learning/compliance/{requirement.pk}/report/remediate/?status=expired")
+
+    page.locator("#remediate-confirm").click()
+
+    expect(page).to_have_url(url_with(status="expired"))
+    expect(page.locator("#messages")).to_have_text("Enrolled 3 Expired learners in FA-2.")
+    assert len(remediation_enrollments()) == 3
+    assert errors == []

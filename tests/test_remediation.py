@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import transaction
 
 from compliance.models import AuditEvent, Enrollment, EnrollmentSource
 from compliance.remediation import (
@@ -12,6 +13,7 @@ from compliance.remediation import (
     requirement_remediate,
 )
 from compliance.rules import learner_status
+from compliance.signals import enrollments_opened
 from compliance.statuses import Status
 from tests.factories import (
     CompletionFactory,
@@ -301,3 +303,47 @@ def test_a_completion_after_remediation_closes_the_enrollment(admin_user, requir
     completion_record(learner=cast["never"], course=gdpr, completed_at=NOW)
     assert "never@example.com" not in open_enrollments(gdpr)
     assert learner_status(requirement, cast["never"].pk, TODAY).status == Status.COMPLIANT
+
+
+# --- After commit -------------------------------------------------------------------------
+
+
+def test_new_enrollments_are_announced_once_committed(
+    admin_user, requirement, cast, django_capture_on_commit_callbacks
+):
+    received = []
+
+    def receiver(sender, requirement_id, enrollment_ids, **kwargs):
+        received.append((requirement_id, enrollment_ids))
+
+    enrollments_opened.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            result = requirement_remediate(
+                actor=admin_user, requirement=requirement, status=Status.NOT_STARTED, query="", today=TODAY
+            )
+        assert received == [], "nothing is announced before the transaction commits"
+        for callback in callbacks:
+            callback()
+    finally:
+        enrollments_opened.disconnect(receiver)
+
+    new_ids = sorted(Enrollment.objects.filter(source=EnrollmentSource.REMEDIATION).values_list("pk", flat=True))
+    assert result.enrollment_ids == new_ids and len(new_ids) == 2
+    assert received == [(requirement.pk, new_ids)]
+
+
+def test_nothing_is_announced_when_nobody_new_is_enrolled_or_the_change_rolls_back(
+    admin_user, requirement, cast, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        learner_enroll(actor=admin_user, requirement=requirement, learner_id=cast["enrolled"].pk, today=TODAY)
+    assert callbacks == []
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        requirement_remediate(
+            actor=admin_user, requirement=requirement, status=Status.NOT_STARTED, query="", today=TODAY
+        )
+        raise RuntimeError("the surrounding change failed")
+    assert callbacks == []
+    assert not Enrollment.objects.filter(source=EnrollmentSource.REMEDIATION).exists()

@@ -58,11 +58,11 @@ def open_enrollments_per_learner() -> dict[int, int]:
     return {row["learner_id"]: row["n"] for row in rows}
 
 
-def remediate_not_started(requirement, actor, start: threading.Barrier | None = None) -> int:
+def remediate_not_started(requirement, actor, start: threading.Barrier | None = None, query: str = "") -> int:
     if start is not None:
         start.wait(timeout=10)
     return requirement_remediate(
-        actor=actor, requirement=requirement, status=Status.NOT_STARTED, query="", today=org_today()
+        actor=actor, requirement=requirement, status=Status.NOT_STARTED, query=query, today=org_today()
     ).enrolled
 
 
@@ -77,6 +77,20 @@ def test_two_remediate_all_at_the_same_moment_enroll_each_learner_once(requireme
     per_learner = open_enrollments_per_learner()
     assert len(per_learner) == LEARNERS
     assert set(per_learner.values()) == {1}
+
+
+def test_two_overlapping_searches_remediated_at_once_enroll_each_learner_once(requirement, admin_user):
+    """Different searches select the shared learners in a different plan, yet
+    both insert in learner order: no deadlock, no duplicate, exact counts."""
+    start = threading.Barrier(2)
+    counts = in_threads(
+        lambda: remediate_not_started(requirement, admin_user, start),
+        lambda: remediate_not_started(requirement, admin_user, start, query="1"),
+    )
+
+    assert sum(counts) == LEARNERS
+    assert set(open_enrollments_per_learner().values()) == {1}
+    assert len(open_enrollments_per_learner()) == LEARNERS
 
 
 def test_a_remediate_all_that_overlaps_an_uncommitted_one_waits_and_enrolls_nobody(requirement, admin_user):

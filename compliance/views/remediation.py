@@ -43,16 +43,30 @@ def requirement_enroll_view(request, pk: int):
         messages.success(request, _enroll_message(name, requirement, result.newly_enrolled))
         return redirect(here.url(requirement.pk))
     row = ReportRow(result.row, group_names_of([learner_id]).get(learner_id, []))
-    context = {"requirement": requirement, "row": row, "here": here, "remediable": True, "just_enrolled": True}
+    context = {
+        "requirement": requirement,
+        "row": row,
+        "here": here,
+        "remediable": True,
+        "just_enrolled": result.newly_enrolled,
+        "already_enrolled": not result.newly_enrolled,
+    }
     response = render(request, "compliance/report.html#report-row", context)
     return reswap(retarget(response, f"#learner-{learner_id}"), "outerHTML")
 
 
+#: Learner ids are 64-bit; anything outside cannot name a learner.
+LEARNER_ID_RANGE = range(1, 2**63)
+
+
 def _learner_id(data) -> int:
     try:
-        return int(data.get("learner", ""))
+        learner_id = int(data.get("learner", ""))
     except ValueError:
-        raise BadRequest("Choose a learner to enroll.") from None
+        learner_id = 0
+    if learner_id not in LEARNER_ID_RANGE:
+        raise BadRequest("Choose a learner to enroll.")
+    return learner_id
 
 
 def _enroll_message(name: str, requirement, newly_enrolled: bool) -> str:
@@ -92,6 +106,8 @@ def _confirmation(request, requirement, here: ReportLocation, today):
         "here": here,
         "back_url": here.url(requirement.pk),
         "to_enroll": to_enroll,
+        # In the Report's dialog the form swaps the results; on its own page it is a plain POST.
+        "in_dialog": bool(request.htmx),
     }
     template = "compliance/remediate_confirm.html"
     return render(request, f"{template}#confirmation" if request.htmx else template, context)
@@ -101,7 +117,10 @@ def remediation_message(requirement, enrolled: int, here: ReportLocation) -> str
     tab = here.status.label
     matching = f" matching “{here.query}”" if here.query else ""
     if enrolled == 0:
-        return f"Nobody new to enroll: every {tab} learner{matching} is already enrolled in {requirement.course.code}."
+        return (
+            f"Nobody new to enroll: every {tab} learner{matching} is already enrolled in "
+            f"{requirement.course.code}, or there is nobody in this tab."
+        )
     learners = "learner" if enrolled == 1 else "learners"
     return f"Enrolled {enrolled} {tab} {learners}{matching} in {requirement.course.code}."
 

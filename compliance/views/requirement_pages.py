@@ -105,6 +105,7 @@ def report_context(requirement, report: ReportPage, today, **extra) -> dict:
         "report": report,
         "statuses": list(Status),
         "here": here,
+        "report_url": reverse("requirement_report", args=[requirement.pk]),
         "back_url": here.url(requirement.pk),
         "remediable": is_remediable(report.status),
         **extra,

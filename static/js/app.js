@@ -19,49 +19,55 @@
   });
 })();
 
-// After htmx swaps content in: read its summary out through the page's one
-// stable live region (a region that is itself swapped is not reliably
-// announced), and if the focused element was swapped away without a
-// same-id successor (e.g. "Next" on the last page), focus the summary.
-// A one-off message marked [data-announce-now] (what an action just did) is
-// read out, and focused when focusable, instead of the summary. htmx settles
-// each swapped element (out-of-band ones too) separately: announce once, after
-// the last of them.
-var announceQueued = false;
-document.addEventListener("htmx:afterSettle", function () {
-  if (announceQueued) return;
-  announceQueued = true;
-  setTimeout(function () { announceQueued = false; announceSwap(); }, 0);
-});
+(function () {
+  "use strict";
 
-function announceSwap() {
-  var oneOff = document.querySelector("[data-announce-now]");
-  var summary = oneOff || document.querySelector("[data-announce]");
-  var announcer = document.getElementById("announcer");
-  if (oneOff) oneOff.removeAttribute("data-announce-now");
-  if (summary && announcer) announcer.textContent = summary.textContent.replace(/\s+/g, " ").trim();
-  var focusLost = document.activeElement === document.body || !document.activeElement;
-  if (summary && summary.tabIndex === -1 && (focusLost || oneOff)) summary.focus();
-}
+  // After htmx swaps content in: read its summary out through the page's one
+  // stable live region (a region that is itself swapped is not reliably
+  // announced), and if the focused element was swapped away without a
+  // same-id successor (e.g. "Next" on the last page), focus the summary.
+  // A one-off message marked [data-announce-now] (what an action just did) is
+  // read out, and focused when focusable, instead of the summary. htmx settles
+  // each swapped element (out-of-band ones too) separately: announce once, after
+  // the last of them.
+  var announceQueued = false;
+  document.addEventListener("htmx:afterSettle", function () {
+    if (announceQueued) return;
+    announceQueued = true;
+    setTimeout(function () { announceQueued = false; announceSwap(); }, 0);
+  });
 
-// Dialogs that htmx fills (e.g. Remediate All's confirmation): shown as a
-// modal once their content arrives; closed by [data-close-dialog] (a link
-// that, without JavaScript, leads back) and once the form inside is sent.
-document.addEventListener("htmx:afterSwap", function (event) {
-  var dialog = event.detail.target;
-  if (dialog && dialog.tagName === "DIALOG" && !dialog.open) {
-    dialog.showModal();
-    // A mass change cannot be undone from here: start on the way out.
-    var safest = dialog.querySelector("[data-close-dialog]") || dialog.querySelector("button, [href]");
-    if (safest) safest.focus();
+  function announceSwap() {
+    var oneOff = document.querySelector("[data-announce-now]");
+    var summary = oneOff || document.querySelector("[data-announce]");
+    var announcer = document.getElementById("announcer");
+    if (oneOff) oneOff.removeAttribute("data-announce-now");
+    if (summary && announcer) announcer.textContent = summary.textContent.replace(/\s+/g, " ").trim();
+    var focusLost = document.activeElement === document.body || !document.activeElement;
+    if (summary && summary.tabIndex === -1 && (focusLost || oneOff)) summary.focus();
   }
-});
-document.addEventListener("click", function (event) {
-  var closer = event.target.closest && event.target.closest("[data-close-dialog]");
-  var dialog = closer && closer.closest("dialog");
-  if (dialog) { event.preventDefault(); dialog.close(); }
-});
-document.addEventListener("htmx:afterRequest", function (event) {
-  var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
-  if (dialog && event.detail.elt.tagName === "FORM" && dialog.open) dialog.close();
-});
+
+  // Dialogs that htmx fills (e.g. Remediate All's confirmation): shown as a
+  // modal once their content arrives; closed by [data-close-dialog] (a link
+  // that, without JavaScript, leads back) and once the form inside is sent.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var dialog = event.detail.target && event.detail.target.closest && event.detail.target.closest("dialog");
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+      // A mass change cannot be undone from here: start on the way out (the
+      // content's own Cancel, else the dialog's Close).
+      var body = event.detail.target;
+      var safest = body.querySelector("[data-close-dialog]") || dialog.querySelector("[data-close-dialog]");
+      if (safest) safest.focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest && event.target.closest("[data-close-dialog]");
+    var dialog = closer && closer.closest("dialog");
+    if (dialog) { event.preventDefault(); dialog.close(); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
+    if (dialog && event.detail.elt.tagName === "FORM" && dialog.open) dialog.close();
+  });
+})();
