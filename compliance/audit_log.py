@@ -32,7 +32,7 @@ from compliance.models import (
     Requirement,
     RequirementType,
 )
-from compliance.selectors import clamp_page
+from compliance.selectors import PageNumbers, clamp_page
 from compliance.statuses import STATUS_LABELS
 
 PAGE_SIZE = 50
@@ -607,28 +607,12 @@ class AuditRow:
 
 
 @dataclass(frozen=True)
-class AuditLogPage:
+class AuditLogPage(PageNumbers):
     rows: list[AuditRow]
     total: int
     number: int
     page_count: int
     page_size: int
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.page_size + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.number * self.page_size, self.total)
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.page_count
 
 
 def audit_log_page(

@@ -88,20 +88,14 @@ class ReportRow:
     groups: list[str]
 
 
-@dataclass(frozen=True)
-class ReportPage:
-    status: Status
-    query: str
-    counts: StatusCounts
-    rows: list[ReportRow]
+class PageNumbers:
+    """What a pager says of one page (``number`` of ``page_count``, ``page_size``
+    items a page, ``total`` in all): "Showing 51-100 of 1,234", Previous, Next."""
+
     number: int
     page_count: int
     page_size: int
-
-    @property
-    def total(self) -> int:
-        """Learners in this tab (with the search applied)."""
-        return self.counts[self.status]
+    total: int
 
     @property
     def first_index(self) -> int:
@@ -118,6 +112,22 @@ class ReportPage:
     @property
     def has_next(self) -> bool:
         return self.number < self.page_count
+
+
+@dataclass(frozen=True)
+class ReportPage(PageNumbers):
+    status: Status
+    query: str
+    counts: StatusCounts
+    rows: list[ReportRow]
+    number: int
+    page_count: int
+    page_size: int
+
+    @property
+    def total(self) -> int:
+        """Learners in this tab (with the search applied)."""
+        return self.counts[self.status]
 
 
 def clamp_page(requested: int, total: int, page_size: int) -> tuple[int, int]:

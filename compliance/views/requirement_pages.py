@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.core.exceptions import BadRequest
@@ -107,6 +107,10 @@ def report_context(requirement, report: ReportPage, today, **extra) -> dict:
         "here": here,
         "report_url": reverse("requirement_report", args=[requirement.pk]),
         "back_url": here.url(requirement.pk),
+        "pager": {
+            "previous": replace(here, page=report.number - 1).url(requirement.pk),
+            "next": replace(here, page=report.number + 1).url(requirement.pk),
+        },
         "remediable": is_remediable(report.status),
         **extra,
     }
