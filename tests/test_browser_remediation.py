@@ -13,10 +13,12 @@ import datetime as dt
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
 from compliance.dates import org_day_start, org_today
 from compliance.models import Course, Enrollment, EnrollmentSource, Learner, Requirement
+from compliance.roles import AUDITORS_GROUP
 from tests.factories import CompletionFactory, CourseFactory, EnrollmentFactory, RequirementFactory
 from tests.test_browser_portal import (
     assert_no_reload,
@@ -402,3 +404,27 @@ def test_the_confirmation_opened_on_its_own_page_works_with_javascript(browser_p
     expect(page.locator("#messages")).to_have_text("Enrolled 3 Expired learners in FA-2.")
     assert len(remediation_enrollments()) == 3
     assert errors == []
+
+
+def test_a_refused_remediate_all_says_why_in_the_dialog_and_keeps_the_report(
+    browser_page, admin_user, first_aid_expired
+):
+    """Alice is made an auditor while the dialog is open: the 403 shows in the
+    dialog, which stays open, and the report behind it is left as it was."""
+    requirement, _course, _people = first_aid_expired
+    page = browser_page
+    sign_in(page)
+    page.goto(report_url(requirement, "?status=expired"))
+    rows_before = outer_html_of_rows(page, except_id="")
+    dialog = open_dialog(page)
+    admin_user.groups.set([Group.objects.get_or_create(name=AUDITORS_GROUP)[0]])
+
+    dialog.locator("#remediate-confirm").click()
+
+    expect(dialog.get_by_role("alert")).to_have_text(re.compile("Only compliance admins can make changes."))
+    expect(dialog).to_have_js_property("open", True)
+    expect(dialog.get_by_role("alert")).to_be_focused()
+    assert outer_html_of_rows(page, except_id="") == rows_before
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_have_js_property("open", False)
+    assert remediation_enrollments() == []

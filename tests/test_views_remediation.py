@@ -242,6 +242,8 @@ def test_remediate_all_by_htmx_refreshes_the_results_and_says_how_many(admin_cli
     assert response.status_code == 200
     html = response.content.decode()
     assert html.strip().startswith('<div id="report-results"')
+    # The dialog's form targets the dialog (where a refusal would show); success replaces the results.
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#report-results", "outerHTML")
     assert "Enrolled 1 Not Started learner in GDPR-101." in html
     assert 'id="messages" hx-swap-oob="innerHTML"' in html
     assert 'id="report-actions" hx-swap-oob="true"' in html

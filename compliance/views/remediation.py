@@ -96,7 +96,9 @@ def requirement_remediate_view(request, pk: int):
         return redirect(here.url(requirement.pk))
     report = report_page(requirement, today, status=here.status, query=here.query, page=here.page)
     context = report_context(requirement, report, today, refresh_actions=True, refresh_messages=True)
-    return render(request, "compliance/report.html#report", context)
+    response = render(request, "compliance/report.html#report", context)
+    # The form targets the dialog, so that a refusal is shown there; success replaces the results.
+    return reswap(retarget(response, "#report-results"), "outerHTML")
 
 
 def _confirmation(request, requirement, here: ReportLocation, today):

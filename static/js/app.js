@@ -49,7 +49,7 @@
 
   // Dialogs that htmx fills (e.g. Remediate All's confirmation): shown as a
   // modal once their content arrives; closed by [data-close-dialog] (a link
-  // that, without JavaScript, leads back) and once the form inside is sent.
+  // that, without JavaScript, leads back) and once the form inside succeeded.
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = event.detail.target && event.detail.target.closest && event.detail.target.closest("dialog");
     if (dialog && !dialog.open) {
@@ -68,6 +68,7 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
-    if (dialog && event.detail.elt.tagName === "FORM" && dialog.open) dialog.close();
+    // A refused request leaves its message in the dialog, which stays open.
+    if (dialog && event.detail.elt.tagName === "FORM" && event.detail.successful && dialog.open) dialog.close();
   });
 })();
