@@ -31,7 +31,7 @@ from compliance.exports import streaming_csv_response
 from compliance.models import AuditEvent
 from compliance.selectors import requirement_for_page
 from compliance.views.access import partial_for_htmx, portal_view
-from compliance.views.requirement_pages import requirement_context
+from compliance.views.requirement_pages import page_number, requirement_context
 
 AUDIT_LOG_EXPORT = "audit_log.export"
 
@@ -102,7 +102,7 @@ def _log_response(request, events, options: FilterOptions, *, template: str, pag
         global_log = options.requirements is not None
         log = audit_log_page(
             filter_events(events, filters),
-            page=_page_number(request),
+            page=page_number(request.GET),
             requirement_names=options.requirement_names() if global_log else None,
         )
         links = {
@@ -151,13 +151,6 @@ def _audit_export(request, filters: AuditFilters, requirement=None) -> AuditEven
         requirement_id=requirement.pk if requirement else None,
         after=filters.as_query(),
     )
-
-
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
 
 
 def _with_query(url: str, filters: AuditFilters, page: int = 1) -> str:

@@ -52,6 +52,14 @@ def parse_status(slug: str) -> Status:
         raise BadRequest(f"Unknown status “{slug[:40]}”. Use one of: {', '.join(s.value for s in Status)}.") from None
 
 
+def page_number(data) -> int:
+    """The ``page`` parameter; not a number means the first page (the pages clamp the rest)."""
+    try:
+        return int(data.get("page", "1"))
+    except ValueError:
+        return 1
+
+
 def normalized_query(text: str) -> str:
     """The search as the report uses it: trimmed, white space collapsed, at most 200 characters."""
     return " ".join(text.split())[:200]
@@ -68,12 +76,8 @@ class ReportLocation:
 
     @classmethod
     def from_data(cls, data) -> ReportLocation:
-        try:
-            page = int(data.get("page", "1"))
-        except ValueError:
-            page = 1
         status = parse_status(data.get("status") or Status.COMPLIANT.value)
-        return cls(status=status, query=normalized_query(data.get("q", "")), page=page)
+        return cls(status=status, query=normalized_query(data.get("q", "")), page=page_number(data))
 
     def url(self, requirement_pk: int) -> str:
         params = {"status": self.status.value} | ({"q": self.query} if self.query else {})
