@@ -7,3 +7,4 @@ class ComplianceConfig(AppConfig):
 
     def ready(self):
         from compliance import checks  # noqa: F401  (registers the system checks)
+        from compliance.notifications import receivers  # noqa: F401  (connects the signal receivers)

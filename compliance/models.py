@@ -206,6 +206,11 @@ class Requirement(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Notifications (notifications.md): learner emails are off until an admin turns them on.
+    notify_learners = models.BooleanField(default=False)
+    reminder_every_days = models.PositiveIntegerField(default=7, help_text="0 means no reminders.")
+    reminder_max = models.PositiveIntegerField(default=4)
+    digests = models.BooleanField(default=True)
 
     class Meta:
         constraints = [
@@ -389,3 +394,86 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
+
+
+class NotificationKind(models.TextChoices):
+    ENROLLED = "enrolled", "Enrolled"
+    EXPIRING_SOON = "expiring_soon", "Expiring soon"
+    EXPIRED = "expired", "Expired"
+    REMINDER = "reminder", "Reminder"
+    MANAGER_DIGEST = "manager_digest", "Manager digest"
+    ADMIN_DIGEST = "admin_digest", "Admin digest"
+
+
+class Notification(models.Model):
+    """One decided email: a row of the outbox (notifications.md, "Runs").
+
+    The uniqueness key (recipient, kind, requirement, learner, cycle, ordinal)
+    is what makes a repeated or concurrent run unable to decide an email twice.
+    ``requirement_id`` and ``learner_id`` are plain numbers, 0 for "none" (the
+    digests), so that the key never holds a NULL and the row outlives a
+    deleted requirement. ``cycle`` is the learner's latest qualifying
+    completion day (``never`` without one), ``enrollment-<id>`` for the
+    ``enrolled`` email, and the week's Monday for the digests.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DROPPED = "dropped", "Dropped"
+        FAILED = "failed", "Failed"
+
+    recipient = models.EmailField(max_length=254)
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    requirement_id = models.BigIntegerField(default=0)
+    learner_id = models.BigIntegerField(default=0)
+    cycle = models.CharField(max_length=40)
+    ordinal = models.PositiveSmallIntegerField(default=0, help_text="A reminder's number within its cycle.")
+    requirement_name = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_at = models.DateTimeField(default=timezone.now)
+    decided_on = models.DateField(help_text="The org day of the run that decided it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, help_text="Which sender claimed it.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    drop_reason = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="What a digest lists, as decided.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "requirement_id", "learner_id", "cycle", "ordinal"],
+                name="notification_unique_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requirement_id", "learner_id", "decided_on"], name="notification_learner_idx"),
+            models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
+            models.Index(fields=["decided_at"], name="notification_decided_idx"),
+        ]
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.state})"
+
+
+class DigestSnapshot(models.Model):
+    """A requirement's counts per status when a week's admin digest was decided:
+    "change since the last digest" compares with the previous week's."""
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="digest_snapshots")
+    week = models.DateField(help_text="The Monday of the digest's week.")
+    counts = models.JSONField(default=dict)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["requirement", "week"], name="digest_snapshot_unique_week")]
+        ordering = ["-week"]
+
+    def __str__(self) -> str:
+        return f"{self.requirement_id} week of {self.week}"

@@ -41,3 +41,45 @@ def queue_recompute(requirement_ids, *, trigger: str) -> None:
         transaction.on_commit(
             lambda rid=requirement_id: recompute_requirement_task.delay(rid, trigger=trigger), robust=True
         )
+
+
+# --- Notifications ------------------------------------------------------------------
+
+#: Outbox rows per sending task: one mail connection each.
+SEND_TASK_BATCH = 100
+
+
+@shared_task
+def nightly_task(trigger: str = "beat") -> str:
+    """The nightly job at ``NOTIFY_HOUR``: the recompute, then the notification run
+    (which decides from the rules as of today, so it runs even when the recompute
+    was skipped because another one held the lock)."""
+    from compliance.notifications.run import notification_run
+
+    recomputed = recompute_all_task(trigger=trigger)
+    result = notification_run()
+    return f"{recomputed}; {result.inserted} emails decided, {result.due} due"
+
+
+@shared_task
+def send_notifications_task(notification_ids: list[int]) -> str:
+    from compliance.notifications.sending import notifications_send
+
+    result = notifications_send(notification_ids)
+    return f"{result.sent} sent, {result.dropped} dropped, {result.retrying} to retry, {result.failed} failed"
+
+
+@shared_task
+def send_due_notifications_task() -> str:
+    """Every minute: retries that fell due, and rows whose sending task was lost."""
+    from compliance.notifications.sending import send_due_notifications
+
+    result = send_due_notifications()
+    return f"{result.sent} sent, {result.dropped} dropped, {result.retrying} to retry, {result.failed} failed"
+
+
+@shared_task
+def notify_enrolled_task(requirement_id: int, enrollment_ids: list[int]) -> int:
+    from compliance.notifications.run import notify_enrolled
+
+    return notify_enrolled(requirement_id=requirement_id, enrollment_ids=enrollment_ids)

@@ -162,12 +162,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # Above the longest run, so a late-acked task is not handed out twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_TASK_IGNORE_RESULT = True
+#: The hour (org time) of the nightly job: the recompute, then the notification run.
+NOTIFY_HOUR = env_int("NOTIFY_HOUR", 7, minimum=0, maximum=23)
 CELERY_BEAT_SCHEDULE = {
-    # 04:00 exists on every daylight-saving change day, in every time zone we know of.
     "nightly-recompute": {
-        "task": "compliance.tasks.recompute_all_task",
-        "schedule": crontab(hour=4, minute=0),
+        "task": "compliance.tasks.nightly_task",
+        "schedule": crontab(hour=NOTIFY_HOUR, minute=0),
         "kwargs": {"trigger": "beat"},
+    },
+    # Retries of failed sends (and sends whose task was lost) fall due here.
+    "send-due-notifications": {
+        "task": "compliance.tasks.send_due_notifications_task",
+        "schedule": crontab(minute="*"),
     },
 }
 
@@ -176,6 +182,18 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200, minimum=1)
 ORG_NAME = env_str("ORG_NAME", "Techclass")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# --- Email (notifications.md, "Configuration"): Django's own names ---------------
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{ORG_NAME} <compliance@example.com>")
 
 LOGGING = {
     "version": 1,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from compliance.models import LearnerRequirementState, RecomputeRun
-from compliance.tasks import queue_recompute, recompute_all_task, recompute_requirement_task
+from compliance.tasks import nightly_task, queue_recompute, recompute_all_task, recompute_requirement_task
 from techclass.celery import app
 from tests.factories import LearnerFactory, RequirementFactory
 from tests.pg import wait_until
@@ -20,10 +20,11 @@ from tests.pg import wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_nightly_recompute_is_scheduled_at_four_in_the_organisations_time_zone():
+def test_nightly_job_runs_at_notify_hour_in_the_organisations_time_zone():
     entry = app.conf.beat_schedule["nightly-recompute"]
-    assert entry["task"] == recompute_all_task.name
-    assert entry["schedule"] == crontab(hour=4, minute=0)
+    assert entry["task"] == nightly_task.name
+    assert entry["schedule"] == crontab(hour=settings.NOTIFY_HOUR, minute=0)
+    assert settings.NOTIFY_HOUR == 7
     assert app.conf.timezone == settings.TIME_ZONE
 
 
