@@ -61,6 +61,8 @@ ACTION_LABELS = {
     "import.completions": "Completions imported",
     "import.create": "Created by import",
     "import.update": "Updated by import",
+    "requirement.notifications": "Notification settings changed",
+    "notification_log.export": "Notifications log exported",
 }
 
 #: ``object_type`` is the model name (``learnergroup``); ``group`` is a Django
@@ -97,6 +99,10 @@ FIELD_LABELS = {
     "is_staff": "Staff",
     "is_superuser": "Superuser",
     "is_active": "Active",
+    "notify_learners": "Email learners",
+    "reminder_every_days": "Reminder every (days)",
+    "reminder_max": "Reminders per cycle",
+    "digests": "Weekly digests",
 }
 #: The order fields are listed in (PostgreSQL's jsonb keeps no key order): the
 #: object first, then what a person reads first; other keys follow by name.

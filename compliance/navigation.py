@@ -32,6 +32,7 @@ def sidebar_sections() -> list[NavSection]:
             [
                 NavItem("Compliance", reverse("requirement_list"), key="compliance"),
                 NavItem("Audit log", reverse("audit_log"), key="audit_log"),
+                NavItem("Notifications", reverse("notification_log"), key="notifications"),
                 NavItem("Courses", reverse("admin:compliance_course_changelist"), staff_only=True),
             ],
         ),
@@ -59,6 +60,7 @@ REQUIREMENT_TABS = (
     ("overview", "Overview", "requirement_overview"),
     ("report", "Report", "requirement_report"),
     ("audit", "Audit log", "requirement_audit_log"),
+    ("notifications", "Notifications", "requirement_notification_log"),
     ("settings", "Settings", "requirement_settings"),
 )
 

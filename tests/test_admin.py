@@ -18,11 +18,14 @@ from compliance.models import (
     AuditEvent,
     Completion,
     Course,
+    DigestSnapshot,
     Enrollment,
     EnrollmentSource,
     Learner,
     LearnerRequirementState,
     Membership,
+    Notification,
+    NotificationKind,
     RecomputeRun,
     Requirement,
     RequirementCourseHistory,
@@ -44,7 +47,16 @@ pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
-READ_ONLY = [Requirement, RequirementCourseHistory, LearnerRequirementState, StatusChange, RecomputeRun, AuditEvent]
+READ_ONLY = [
+    Requirement,
+    RequirementCourseHistory,
+    LearnerRequirementState,
+    StatusChange,
+    RecomputeRun,
+    AuditEvent,
+    Notification,
+    DigestSnapshot,
+]
 
 
 def url(model, view: str, *args) -> str:
@@ -107,6 +119,18 @@ def one_of_everything():
         run=run,
     )
     audit_log(actor=None, action="requirement.create", obj=requirement, after={"name": "Data Privacy"})
+    Notification.objects.create(
+        recipient=learner.email,
+        kind=NotificationKind.EXPIRED,
+        requirement_id=requirement.pk,
+        learner_id=learner.pk,
+        cycle="2026-03-01",
+        decided_on=NOW.date(),
+        state=Notification.State.FAILED,
+        attempts=5,
+        last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+    )
+    DigestSnapshot.objects.create(requirement=requirement, week=dt.date(2026, 11, 23), counts={"compliant": 1})
 
 
 # --- Every page answers ------------------------------------------------------------
@@ -728,3 +752,11 @@ def test_auditors_and_other_users_are_sent_to_the_admin_sign_in(client, request,
     response = client.get(url(Learner, "changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_outbox_shows_a_failed_send_and_its_error(admin_client, one_of_everything):
+    response = admin_client.get(reverse("admin:compliance_notification_changelist"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Failed" in body
+    assert "SMTPServerDisconnected: Connection unexpectedly closed" in body

@@ -93,6 +93,14 @@ EXPECTED: dict[str, dict[str, dict[str, Expect]]] = {
     "audit_log_export": READ_ONLY,
     "requirement_audit_log": READ_ONLY,
     "requirement_audit_log_export": READ_ONLY,
+    "notification_log": READ_ONLY,
+    "notification_log_export": READ_ONLY,
+    "requirement_notification_log": READ_ONLY,
+    "requirement_notification_log_export": READ_ONLY,
+    "requirement_notification_settings": {
+        "auditor": {"GET": FORBIDDEN, "POST": FORBIDDEN},
+        "admin": {"GET": NOT_ALLOWED, "POST": Expect(200, "Say how many days apart reminders go")},
+    },
 }
 
 ROLES = ("anonymous", "outsider", "auditor", "admin")

@@ -9,7 +9,7 @@ log in the same transaction.
 
 from django.contrib import admin
 
-from compliance.admin import accounts, people, tracking, training  # noqa: F401  (registers the ModelAdmins)
+from compliance.admin import accounts, outbox, people, tracking, training  # noqa: F401  (registers the ModelAdmins)
 from compliance.roles import is_compliance_admin
 
 

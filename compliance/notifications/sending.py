@@ -116,7 +116,7 @@ def _send_batch(ids: list[int]) -> SendResult:
     connection = get_connection()
     try:
         connection.open()
-    except Exception as error:  # noqa: BLE001 (any backend's failure to connect is a failed attempt)
+    except Exception as error:  # any backend's failure to connect is a failed attempt
         for row in to_send:
             _record_failure(row, error, result)
         return result
@@ -128,7 +128,7 @@ def _send_batch(ids: list[int]) -> SendResult:
                 else:
                     message = digest_message(row, connection)
                 message.send()
-            except Exception as error:  # noqa: BLE001 (recorded on the row and retried)
+            except Exception as error:  # recorded on the row and retried
                 _record_failure(row, error, result)
             else:
                 _record_sent(row, message.subject)
@@ -141,7 +141,7 @@ def _send_batch(ids: list[int]) -> SendResult:
 def _close_quietly(connection) -> None:
     try:
         connection.close()
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("closing the mail connection failed", exc_info=True)
 
 

@@ -5,6 +5,8 @@ from compliance.views import (
     dashboard,
     exports,
     health,
+    notification_log,
+    notification_settings,
     remediation,
     requirement_forms,
     requirement_pages,
@@ -38,4 +40,26 @@ urlpatterns = [
         name="requirement_settings_preview",
     ),
     path("learning/compliance/<int:pk>/delete/", requirement_forms.requirement_delete_view, name="requirement_delete"),
+    # Notifications (issue 7)
+    path("learning/compliance/notifications/", notification_log.notification_log, name="notification_log"),
+    path(
+        "learning/compliance/notifications/export.csv",
+        notification_log.notification_log_export,
+        name="notification_log_export",
+    ),
+    path(
+        "learning/compliance/<int:pk>/notifications/",
+        notification_log.requirement_notification_log,
+        name="requirement_notification_log",
+    ),
+    path(
+        "learning/compliance/<int:pk>/notifications/export.csv",
+        notification_log.requirement_notification_log_export,
+        name="requirement_notification_log_export",
+    ),
+    path(
+        "learning/compliance/<int:pk>/settings/notifications/",
+        notification_settings.requirement_notification_settings,
+        name="requirement_notification_settings",
+    ),
 ]

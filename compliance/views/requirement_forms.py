@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from compliance.dates import org_today
 from compliance.forms import DeleteRequirementForm, RequirementForm
 from compliance.models import REQUIREMENT_NAME_TAKEN
+from compliance.notification_forms import NotificationSettingsForm
 from compliance.requirements import (
     changes_fingerprint,
     describe_transitions,
@@ -129,5 +130,18 @@ def _render_settings(request, requirement, form, *, preview=None, confirm_needed
         "preview": preview,
         "confirm_needed": confirm_needed,
         "delete_form": delete_form or DeleteRequirementForm(requirement=requirement),
+        "notifications_form": NotificationSettingsForm.for_requirement(requirement),
+    }
+    return render(request, "compliance/settings.html", context)
+
+
+def render_settings(request, requirement, *, notifications_form, emails_now=None):
+    """The Settings page as the Notifications section left it (errors, or the
+    "This will email N learners now" confirmation)."""
+    context = requirement_context(requirement, "settings") | {
+        "form": RequirementForm(instance=requirement),
+        "delete_form": DeleteRequirementForm(requirement=requirement),
+        "notifications_form": notifications_form,
+        "emails_now": emails_now,
     }
     return render(request, "compliance/settings.html", context)
