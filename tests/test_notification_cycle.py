@@ -10,7 +10,7 @@ from django.core import mail
 from compliance.models import Notification
 from compliance.notifications.run import notification_run
 from compliance.notifications.sending import notifications_send
-from tests.factories import CompletionFactory, LearnerFactory, RequirementFactory
+from tests.factories import CompletionFactory, GroupFactory, LearnerFactory, MembershipFactory, RequirementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +82,98 @@ def test_a_whole_cycle_and_the_next_send_exactly_the_expected_emails_on_the_expe
     ]
     assert {message.to[0] for message in mail.outbox} == {"ada@example.com"}
     assert Notification.objects.filter(state=Notification.State.SENT).count() == 8
+
+
+def test_ten_days_without_a_run_then_one_run_sends_what_is_due_once_and_no_backlog(fire_safety):
+    learner = LearnerFactory()
+    # Expiring Soon from 2026-12-11, Expired from 2027-01-10.
+    CompletionFactory(learner=learner, course=fire_safety.course, day=dt.date(2026, 1, 10))
+    run_at(dt.date(2026, 12, 20))
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Action needed"]
+
+    # No run from 2026-12-21 to 2027-01-19 (the learner expired on the 10th), then one run.
+    run_at(dt.date(2027, 1, 20))
+    run_at(dt.date(2027, 1, 20))
+
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects == [
+        "Action needed: Fire Safety expires on 10 Jan 2027, retake Fire Safety Basics before then",
+        "Action needed: Fire Safety expired on 10 Jan 2027, retake Fire Safety Basics now",
+    ]
+    # The first reminder comes a full interval after that email, not at once for the missed weeks.
+    assert emails_by_day(dt.date(2027, 1, 21), dt.date(2027, 1, 27)) == [
+        (dt.date(2027, 1, 27), "Reminder: Fire Safety expired on 10 Jan 2027, retake Fire Safety Basics now")
+    ]
+
+
+def test_a_missed_warning_is_not_sent_late_when_the_learner_has_expired_since(fire_safety):
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=fire_safety.course, day=dt.date(2026, 1, 10))
+
+    run_at(dt.date(2027, 1, 12))
+
+    assert [m.subject for m in mail.outbox] == [
+        "Action needed: Fire Safety expired on 10 Jan 2027, retake Fire Safety Basics now"
+    ]
+
+
+def test_a_learner_who_never_started_is_reminded_every_interval_up_to_the_maximum(fire_safety):
+    LearnerFactory(first_name="Nia")
+
+    got = emails_by_day(dt.date(2026, 12, 1), dt.date(2027, 1, 15))
+
+    assert got == [
+        (dt.date(2026, 12, 1), "Reminder: take Fire Safety Basics now (Fire Safety)"),
+        (dt.date(2026, 12, 8), "Reminder: take Fire Safety Basics now (Fire Safety)"),
+    ]
+    assert list(Notification.objects.values_list("kind", "cycle", "ordinal")) == [
+        ("reminder", "never", 2),
+        ("reminder", "never", 1),
+    ]
+
+
+def test_nobody_is_emailed_while_notify_learners_is_off(fire_safety):
+    fire_safety.notify_learners = False
+    fire_safety.save()
+    learner = LearnerFactory()
+    CompletionFactory(learner=learner, course=fire_safety.course, day=dt.date(2026, 1, 10))
+    LearnerFactory()
+
+    assert emails_by_day(dt.date(2026, 12, 1), dt.date(2027, 1, 31)) == []
+    assert not Notification.objects.exists()
+
+
+def test_deactivated_and_out_of_scope_learners_are_not_emailed(fire_safety):
+    team = GroupFactory(name="Warehouse")
+    fire_safety.target_group = team
+    fire_safety.save()
+    member, outsider, gone = LearnerFactory(), LearnerFactory(), LearnerFactory(active=False)
+    MembershipFactory(learner=member, group=team)
+    MembershipFactory(learner=gone, group=team)
+    for learner in (member, outsider, gone):
+        CompletionFactory(learner=learner, course=fire_safety.course, day=dt.date(2026, 1, 10))
+
+    run_at(dt.date(2027, 1, 10))
+
+    assert [m.to for m in mail.outbox] == [[member.email]]
+
+
+def test_nothing_is_sent_after_the_learner_completed_left_the_scope_or_was_deactivated(fire_safety):
+    team = GroupFactory()
+    fire_safety.target_group = team
+    fire_safety.save()
+    retook, left, deactivated, stays = (LearnerFactory() for _ in range(4))
+    for learner in (retook, left, deactivated, stays):
+        MembershipFactory(learner=learner, group=team)
+        CompletionFactory(learner=learner, course=fire_safety.course, day=dt.date(2026, 1, 10))
+    run_at(dt.date(2027, 1, 10))
+    assert len(mail.outbox) == 4
+
+    CompletionFactory(learner=retook, course=fire_safety.course, day=dt.date(2027, 1, 12))
+    left.memberships.all().delete()
+    deactivated.active = False
+    deactivated.save()
+    emails_by_day(dt.date(2027, 1, 11), dt.date(2027, 3, 1))
+
+    later = {m.to[0] for m in mail.outbox[4:]}
+    assert later == {stays.email}
