@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from compliance.models import Notification
 from tests.factories import (
     CompletionFactory,
     CourseFactory,
@@ -34,6 +35,10 @@ def organisation():
         CompletionFactory(learner=learner, course=course, day=today - dt.timedelta(days=days_ago))
     EnrollmentFactory(learner=LearnerFactory(), course=course)
     LearnerFactory.create_batch(3)
+    notification = {"kind": "expired", "requirement_id": requirement.pk, "requirement_name": requirement.name}
+    notification |= {"learner_id": learner.pk, "cycle": "2025-01-10", "decided_on": today}
+    Notification.objects.create(recipient="sent@example.com", state="sent", **notification)
+    Notification.objects.create(recipient="failed@example.com", state="failed", last_error="Refused", **notification)
     return requirement
 
 
@@ -67,6 +72,8 @@ def pages_of(requirement) -> list[str]:
         base + "audit/",
         "/learning/compliance/audit/",
         base + "settings/",
+        base + "notifications/",
+        "/learning/compliance/notifications/",
     ]
 
 

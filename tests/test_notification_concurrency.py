@@ -46,7 +46,7 @@ def test_two_runs_at_the_same_moment_email_each_learner_once(requirement):
         return notification_run(send=notifications_send)
 
     with time_machine.travel(RUN_AT, tick=False):
-        results = in_threads(one_run, one_run)
+        in_threads(one_run, one_run)
 
     per_learner = Notification.objects.values("learner_id").annotate(n=Count("pk"))
     assert len(per_learner) == LEARNERS

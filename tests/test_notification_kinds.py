@@ -224,7 +224,7 @@ def test_the_count_is_the_learners_the_next_run_would_email_and_writes_nothing(r
 
 def build(n_learners: int, n_requirements: int = 2):
     UserFactory(email="alice@example.com", is_superuser=True)
-    for r in range(n_requirements):
+    for _ in range(n_requirements):
         requirement = RequirementFactory(notify_learners=True, digests=True)
         for i in range(n_learners):
             learner = LearnerFactory(manager_email=f"boss{i % 3}@example.com")
@@ -235,12 +235,11 @@ def build(n_learners: int, n_requirements: int = 2):
 @pytest.mark.parametrize("n_learners", [4, 40])
 def test_the_decision_run_runs_a_fixed_number_of_queries(django_assert_num_queries, n_learners):
     build(n_learners)
-    with at(MONDAY):
-        # Per run: the requirements with notify_learners (2: the rows and their course history);
-        # per such requirement: Expiring Soon, Expired, reminders (3 × 2);
-        # the requirements with digests (2); manager digests: this week's? (1) + one per requirement (2);
-        # admin digests: the admins (1), this week's? (1), the counts (1), the snapshot insert and
-        # read-back (2), the previous snapshots (1).
-        with django_assert_num_queries(2 + 6 + 2 + 3 + 6):
-            decided = notifications_decide(today=MONDAY.date())
+    # The requirements with notify_learners (2: the rows and their course history);
+    # per such requirement: Expiring Soon, Expired, reminders (3 x 2);
+    # the requirements with digests (2); manager digests: this week's? (1) + one per requirement (2);
+    # admin digests: the admins (1), this week's? (1), the counts (1), the snapshot insert and
+    # read-back (2), the previous snapshots (1).
+    with at(MONDAY), django_assert_num_queries(2 + 6 + 2 + 3 + 6):
+        decided = notifications_decide(today=MONDAY.date())
     assert len(decided) > n_learners

@@ -246,3 +246,37 @@ def test_send_notifications_fails_with_a_line_per_email_it_could_not_send(flaky,
 
     assert "ada@example.com: ConnectionRefusedError: the mail server is down" in capsys.readouterr().err
     assert Notification.objects.get().state == State.PENDING
+
+
+def test_the_nightly_job_recomputes_then_runs_the_notifications_and_sends_after_commit(
+    expired_learner, django_capture_on_commit_callbacks
+):
+    from compliance.models import RecomputeRun
+    from compliance.tasks import nightly_task
+
+    with at(RUN_DAY), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        summary = nightly_task(trigger="beat")
+        assert mail.outbox == []  # the sending task waits for the commit
+
+    assert RecomputeRun.objects.get().trigger == "beat"
+    assert summary.endswith("1 emails decided, 1 due")
+    assert len(callbacks) >= 1
+    assert Notification.objects.get().state == State.SENT
+    assert [m.to for m in mail.outbox] == [["ada@example.com"]]
+
+
+def test_retries_are_sent_by_the_task_beat_runs_every_minute(flaky, expired_learner):
+    from celery.schedules import crontab
+
+    from compliance.tasks import send_due_notifications_task
+    from techclass.celery import app
+
+    entry = app.conf.beat_schedule["send-due-notifications"]
+    assert (entry["task"], entry["schedule"]) == (send_due_notifications_task.name, crontab(minute="*"))
+    flaky.down = True
+    with at(RUN_DAY) as traveller:
+        decide_only()
+        send_due_notifications_task()
+        flaky.down = False
+        traveller.shift(dt.timedelta(minutes=1))
+        assert send_due_notifications_task() == "1 sent, 0 dropped, 0 to retry, 0 failed"
