@@ -127,8 +127,8 @@ def test_a_manager_digest_lists_the_direct_reports_who_need_training_once_a_week
     assert len(digests) == 1
     assert digests[0].subject == "Action needed this week: 2 of your team need compliance training"
     body = digests[0].body
-    assert "Ed Expired" in body and "Expired" in body
-    assert "Nell New" in body and "Not Started" in body
+    assert f"- Ed Expired <{expired.email}>: Expired (expired 10 Jan 2026)\n" in body
+    assert "- Nell New <" in body and ">: Not Started\n" in body
     assert "Cy Current" not in body
     assert f"/learning/compliance/{requirement.pk}/report/" in body
     assert not any(m.to == ["someone@example.com"] for m in mail.outbox)

@@ -77,12 +77,24 @@ def digest_subject(notification: Notification) -> str:
 
 def digest_message(notification: Notification, connection=None) -> EmailMultiAlternatives:
     requirements = [
-        entry | {"report_url": settings.SITE_URL.rstrip("/") + entry["report_path"]}
+        entry
+        | {
+            "report_url": settings.SITE_URL.rstrip("/") + entry["report_path"],
+            "learners": [person | {"when": _when(person)} for person in entry.get("learners", [])],
+        }
         for entry in notification.context["requirements"]
     ]
     context = {"week": day(dt.date.fromisoformat(notification.context["week"])), "requirements": requirements}
     template = "manager_digest" if notification.kind == NotificationKind.MANAGER_DIGEST else "admin_digest"
     return _message(notification, digest_subject(notification), template, context, connection)
+
+
+def _when(person: dict) -> str:
+    """ "expired 28 Dec 2025" or "expires 15 Dec 2026" for a manager digest's line; "" without a date."""
+    if not person.get("expires_on"):
+        return ""
+    verb = "expired" if person["status"] == Status.EXPIRED.label else "expires"
+    return f"{verb} {day(dt.date.fromisoformat(person['expires_on']))}"
 
 
 def _message(notification: Notification, subject: str, template: str, context: dict, connection):
