@@ -92,8 +92,8 @@ def test_ten_days_without_a_run_then_one_run_sends_what_is_due_once_and_no_backl
     assert [m.subject.split(":")[0] for m in mail.outbox] == ["Action needed"]
 
     # No run from 2026-12-21 to 2027-01-19 (the learner expired on the 10th), then one run.
-    run_at(dt.date(2027, 1, 20))
-    run_at(dt.date(2027, 1, 20))
+    first, again = run_at(dt.date(2027, 1, 20)), run_at(dt.date(2027, 1, 20))
+    assert (first.inserted, again.inserted, again.decided) == (1, 0, [])
 
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from compliance.dates import org_today
 from compliance.models import Notification, Requirement
@@ -64,12 +65,16 @@ def notification_run(*, dry_run: bool = False, send: Callable[[list[int]], None]
 
 def outbox_insert(rows: list[Notification]) -> int:
     """Insert, skipping every row whose key is taken; returns how many are new.
-    (Counted before and after: ``ignore_conflicts`` reports no primary keys.)"""
+
+    ``ignore_conflicts`` reports no primary keys, so the rows share one
+    ``decided_at`` and the new ones are counted by it (an index lookup)."""
     if not rows:
         return 0
-    before = Notification.objects.count()
+    moment = timezone.now()
+    for row in rows:
+        row.decided_at = row.next_attempt_at = moment
     Notification.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
-    return Notification.objects.count() - before
+    return Notification.objects.filter(decided_at=moment).count()
 
 
 def notify_enrolled(*, requirement_id: int, enrollment_ids: list[int]) -> int:
