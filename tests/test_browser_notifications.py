@@ -4,10 +4,13 @@ first, and saves only once confirmed."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
-from compliance.models import AuditEvent, Requirement
+from compliance.models import AuditEvent, Notification, Requirement
 from tests.factories import LearnerFactory, RequirementFactory
 from tests.test_browser_portal import sign_in, watch_console
 
@@ -49,3 +52,42 @@ def test_turning_learner_emails_on_asks_with_the_count_then_saves(browser_page, 
     finally:
         if context is not None:
             context.close()
+
+
+def test_the_log_filters_swap_the_results_and_update_the_address(browser_page, auditor_user):
+    requirement = RequirementFactory(name="Fire Safety")
+    common = {"requirement_id": requirement.pk, "requirement_name": requirement.name, "cycle": "never"}
+    Notification.objects.create(
+        recipient="sent@example.com",
+        kind="reminder",
+        ordinal=1,
+        state="sent",
+        learner_id=1,
+        decided_on=dt.date(2026, 11, 28),
+        **common,
+    )
+    Notification.objects.create(
+        recipient="failed@example.com",
+        kind="expired",
+        state="failed",
+        attempts=5,
+        last_error="SMTPServerDisconnected: gone",
+        learner_id=2,
+        decided_on=dt.date(2026, 11, 28),
+        **common,
+    )
+    page = browser_page
+    errors = watch_console(page)
+    sign_in(page, "bob")
+    page.goto("/learning/compliance/notifications/")
+    expect(page.locator("#notification-summary")).to_contain_text("of 2 emails")
+    page.evaluate("window.__kept = true")  # gone if the page reloads
+
+    page.get_by_label("State").select_option("failed")
+
+    expect(page).to_have_url(re.compile(r"/learning/compliance/notifications/\?state=failed$"))
+    expect(page.locator("#notification-summary")).to_contain_text("of 1 email matching the filters")
+    expect(page.locator("#notification-results")).to_contain_text("SMTPServerDisconnected: gone")
+    expect(page.locator("#notification-results")).not_to_contain_text("sent@example.com")
+    assert page.evaluate("window.__kept") is True
+    assert errors == []

@@ -175,6 +175,8 @@ def real_change(requirement: Requirement) -> dict[str, str]:
         "confirm_name": requirement.name,
         "learner": str(scope_learners(requirement).get().pk),
         "status": "not_started",
+        "reminder_every_days": "3",
+        "reminder_max": "2",
     }
 
 
@@ -296,6 +298,7 @@ def test_unprivileged_htmx_posts_change_nothing(client, request, requirement, na
         ("requirement_delete", lambda: not Requirement.objects.exists()),
         ("requirement_enroll", lambda: Enrollment.objects.filter(source="remediation").count() == 1),
         ("requirement_remediate", lambda: Enrollment.objects.filter(source="remediation").count() == 1),
+        ("requirement_notification_settings", lambda: Requirement.objects.get().reminder_every_days == 3),
     ],
 )
 def test_admin_post_with_a_real_change_does_change(client, admin_user, requirement, name, then):

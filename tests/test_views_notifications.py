@@ -150,7 +150,7 @@ def test_the_log_lists_sent_dropped_and_failed_emails_with_why(auditor, requirem
     assert "Showing 1\N{EN DASH}3 of 3 emails" in body
     assert "The learner became Compliant before it was sent." in body
     assert "SMTPServerDisconnected: gone" in body
-    assert "Failed <span class=\"muted\">after 5 attempts</span>" in body
+    assert 'Failed <span class="muted">after 5 attempts</span>' in body
     assert "Action needed: Fire Safety expired" in body
 
 
