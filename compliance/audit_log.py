@@ -61,6 +61,9 @@ ACTION_LABELS = {
     "import.completions": "Completions imported",
     "import.create": "Created by import",
     "import.update": "Updated by import",
+    "auth.login": "Signed in",
+    "auth.login_failed": "Sign-in failed",
+    "auth.login_refused": "Sign-in refused (too many failures)",
 }
 
 #: ``object_type`` is the model name (``learnergroup``); ``group`` is a Django

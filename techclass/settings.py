@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "compliance.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "techclass.urls"
@@ -141,6 +142,29 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Sent on every response (compliance/middleware.py). No inline script and no
+# eval anywhere; plotly sets inline styles, hence 'unsafe-inline' for styles only.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# --- Sign-in throttling (compliance/throttle.py) ----------------------------------
+
+# Failed sign-ins counted within the window: per username, and per client address.
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Behind a reverse proxy every client has the proxy's address: then the client
+# address is the last one the proxy appended to X-Forwarded-For.
+LOGIN_TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 # --- Celery -------------------------------------------------------------------
 
@@ -176,6 +200,9 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200, minimum=1)
 ORG_NAME = env_str("ORG_NAME", "Techclass")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Admins see a warning, and /healthz/recompute answers 503, when the last
+# successful full recompute is older than this (or there is none).
+RECOMPUTE_STALE_HOURS = env_int("RECOMPUTE_STALE_HOURS", 26, minimum=1)
 
 LOGGING = {
     "version": 1,
