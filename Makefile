@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SECRET_FILE := .local/secret_key
 TEST_ENV := DJANGO_SETTINGS_MODULE=techclass.test_settings
 
-.PHONY: run test lint format check-migrations venv dev-venv clean help
+.PHONY: run test lint format check-migrations venv dev-venv clean help backup-check
 
 help:
 	@echo "make run    install, migrate, seed demo data and serve on http://127.0.0.1:8000"
@@ -54,6 +54,10 @@ test: lint check-migrations
 	@if [ ! -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then \
 	  echo "NOTE: Chromium not found at $${CHROMIUM_PATH:-/usr/bin/chromium}: the browser tests will be SKIPPED (apt-get install chromium to run them)."; fi
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# pg_dump, wipe, pg_restore of a seeded scratch database; the evidence must read the same (docs/operations.md).
+backup-check: venv
+	PYTHON=$(PY) scripts/backup_restore_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

@@ -63,6 +63,9 @@ ACTION_LABELS = {
     "import.update": "Updated by import",
     "requirement.notifications": "Notification settings changed",
     "notification_log.export": "Notifications log exported",
+    "auth.login": "Signed in",
+    "auth.login_failed": "Sign-in failed",
+    "auth.login_refused": "Sign-in refused (too many failures)",
 }
 
 #: ``object_type`` is the model name (``learnergroup``); ``group`` is a Django

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from compliance.navigation import sidebar_for
 from compliance.roles import is_compliance_admin
+from compliance.selectors import recompute_is_stale
 
 
 def portal(request):
@@ -10,4 +12,7 @@ def portal(request):
     return {
         "portal_nav": SimpleLazyObject(lambda: sidebar_for(user)),
         "can_edit": SimpleLazyObject(lambda: is_compliance_admin(user)),
+        # The heartbeat banner of the portal layout: admins only, one query.
+        "recompute_stale": SimpleLazyObject(lambda: is_compliance_admin(user) and recompute_is_stale()),
+        "recompute_stale_hours": settings.RECOMPUTE_STALE_HOURS,
     }

@@ -367,9 +367,27 @@ class StatusChange(models.Model):
         return f"{self.learner_id}: {self.from_status or '—'} → {self.to_status or '—'} on {self.changed_on}"
 
 
+class AuditLogIsAppendOnly(Exception):
+    """An audit event was about to be changed or deleted: corrections are new events."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk UPDATE and DELETE (PostgreSQL's trigger refuses them too, migration 0005)."""
+
+    def update(self, **kwargs):
+        raise AuditLogIsAppendOnly("audit events cannot be changed; record a correction as a new event")
+
+    def delete(self):
+        raise AuditLogIsAppendOnly("audit events cannot be deleted")
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
 class AuditEvent(models.Model):
     """An admin action. Refers to its object by type, id and name, never by a
-    foreign key, so that no deletion ever touches the log."""
+    foreign key, so that no deletion ever touches the log. Append-only: saving
+    a stored event again, or deleting one, raises ``AuditLogIsAppendOnly``."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
@@ -381,6 +399,8 @@ class AuditEvent(models.Model):
     requirement_id = models.BigIntegerField(null=True, blank=True, help_text="The requirement concerned, if any.")
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -394,6 +414,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("audit events cannot be changed; record a correction as a new event")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("audit events cannot be deleted")
 
 
 class NotificationKind(models.TextChoices):

@@ -283,6 +283,20 @@ def _finish_run(run: RecomputeRun, result: RecomputeResult, error: str = "") -> 
     run.save(update_fields=["finished_at", "state", "changes", "counts", "error"])
 
 
+INTERRUPTED = "interrupted: stopped before it finished (its worker died); a later full run redid the work"
+
+
+def _close_interrupted_full_runs() -> int:
+    """Under PostgreSQL's global lock no other full run is alive, so one still
+    marked running was cut off (its worker was killed): record it as failed.
+    (On SQLite, where the "lock" is no lock, running rows are left alone.)"""
+    if connection.vendor != "postgresql":
+        return 0
+    return RecomputeRun.objects.filter(full=True, state=RecomputeRun.State.RUNNING).update(
+        state=RecomputeRun.State.FAILED, finished_at=timezone.now(), error=INTERRUPTED
+    )
+
+
 def recompute(
     *, requirement_ids: list[int] | None = None, trigger: str, today: dt.date | None = None, dry_run: bool = False
 ) -> RecomputeResult:
@@ -302,6 +316,8 @@ def recompute(
         ids = list(Requirement.objects.values_list("pk", flat=True)) if full else requirement_ids
         run = None
         if not dry_run:
+            if full:
+                _close_interrupted_full_runs()
             single = ids[0] if not full and len(ids) == 1 else None
             run = RecomputeRun.objects.create(trigger=trigger, as_of=today, full=full, requirement_id=single)
             result.run_id = run.pk

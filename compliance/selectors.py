@@ -6,9 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from compliance.models import Learner, Membership, RecomputeRun, Requirement
 from compliance.rules import (
@@ -27,6 +29,17 @@ REPORT_PAGE_SIZE = 50
 
 def last_successful_full_recompute() -> RecomputeRun | None:
     return RecomputeRun.objects.filter(state=RecomputeRun.State.SUCCEEDED, full=True).order_by("-finished_at").first()
+
+
+def recompute_is_stale(now: dt.datetime | None = None) -> bool:
+    """No successful full recompute within ``RECOMPUTE_STALE_HOURS`` (or none ever): the
+    nightly job has stopped. Statuses on screen stay right (they are computed
+    from the facts); what lags is the stored state and its history. One query."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=settings.RECOMPUTE_STALE_HOURS)
+    return not RecomputeRun.objects.filter(
+        state=RecomputeRun.State.SUCCEEDED, full=True, finished_at__gte=since
+    ).exists()
 
 
 def search_learners(learners: QuerySet[Learner], text: str) -> QuerySet[Learner]:

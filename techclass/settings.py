@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "compliance.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "techclass.urls"
@@ -141,6 +142,29 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Sent on every response (compliance/middleware.py). No inline script and no
+# eval anywhere; plotly sets inline styles, hence 'unsafe-inline' for styles only.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# --- Sign-in throttling (compliance/throttle.py) ----------------------------------
+
+# Failed sign-ins counted within the window: per username, and per client address.
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+# Behind a reverse proxy every client has the proxy's address: then the client
+# address is the last one the proxy appended to X-Forwarded-For.
+LOGIN_TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 # --- Celery -------------------------------------------------------------------
 
@@ -159,8 +183,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
-# Above the longest run, so a late-acked task is not handed out twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+# Above the longest run, so a late-acked task is not handed out twice. A task
+# whose worker died unacked is handed out again after this many seconds (the
+# worker-kill test sets a short one; production keeps the default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 600, minimum=1)
+}
 CELERY_TASK_IGNORE_RESULT = True
 #: The hour (org time) of the nightly job: the recompute, then the notification run.
 NOTIFY_HOUR = env_int("NOTIFY_HOUR", 7, minimum=0, maximum=23)
@@ -182,6 +210,9 @@ CELERY_BEAT_SCHEDULE = {
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200, minimum=1)
 ORG_NAME = env_str("ORG_NAME", "Techclass")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Admins see a warning, and /healthz/recompute answers 503, when the last
+# successful full recompute is older than this (or there is none).
+RECOMPUTE_STALE_HOURS = env_int("RECOMPUTE_STALE_HOURS", 26, minimum=1)
 
 # --- Email (notifications.md, "Configuration"): Django's own names ---------------
 

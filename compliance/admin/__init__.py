@@ -11,6 +11,7 @@ from django.contrib import admin
 
 from compliance.admin import accounts, outbox, people, tracking, training  # noqa: F401  (registers the ModelAdmins)
 from compliance.roles import is_compliance_admin
+from compliance.sign_in import AdminSignInForm
 
 
 def _may_use_admin(request) -> bool:
@@ -23,3 +24,4 @@ admin.site.has_permission = _may_use_admin
 admin.site.site_header = "Techclass compliance admin"
 admin.site.site_title = "Techclass compliance admin"
 admin.site.index_title = "Raw data"
+admin.site.login_form = AdminSignInForm  # throttled and audited like the portal's sign-in

@@ -14,6 +14,7 @@ from compliance.views import (
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("healthz/recompute", health.healthz_recompute, name="healthz_recompute"),
     path("learning/compliance/", dashboard.requirement_list, name="requirement_list"),
     path("learning/compliance/new/", requirement_forms.requirement_new, name="requirement_new"),
     path("learning/compliance/audit/", audit_log.audit_log_page_view, name="audit_log"),

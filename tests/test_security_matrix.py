@@ -1,0 +1,225 @@
+"""The rest of the access matrix, beyond the portal's (test_portal_permissions):
+
+* every URL of the URL conf belongs to a group that a test covers, so a new URL
+  cannot escape the matrix;
+* the admin, per registered model (change list, add, change, delete, history),
+  refuses every role but compliance admins and staff, for GET and POST, and
+  changes nothing;
+* CSRF is enforced on every state change: the portal's POSTs (HTMX included),
+  sign-in, sign-out and the admin;
+* deleting a requirement, course or group never deletes a completion or an enrollment.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.db.models import ProtectedError
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from compliance.models import Completion, Enrollment, Learner, LearnerGroup, Requirement
+from compliance.requirements import requirement_delete
+from tests.factories import (
+    CompletionFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    GroupFactory,
+    LearnerFactory,
+    MembershipFactory,
+    RequirementFactory,
+)
+from tests.test_portal_permissions import EXPECTED, NOT_ALLOWED, portal_url, real_change, state_of_the_world
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+
+#: Every route of the URL conf falls in one of these groups; the comment names what covers it.
+GROUPS = {
+    "portal": re.compile(r"^learning/"),  # test_portal_permissions: EXPECTED, every role and method
+    "accounts": re.compile(r"^accounts/(login|logout)/$"),  # below, and test_sign_in
+    "admin": re.compile(r"^admin/"),  # below: test_admin_refuses_everyone_but_admins
+    "health": re.compile(r"^healthz(/recompute)?$"),  # test_heartbeat, test_portal_permissions
+    "home": re.compile(r"^$"),  # a redirect to the dashboard
+}
+
+
+def all_routes(patterns=None, prefix: str = ""):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from all_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def test_every_url_of_the_url_conf_is_covered_by_a_group():
+    routes = list(all_routes())
+    assert len(routes) > 20
+    uncovered = [route for route in routes if not any(group.match(route) for group in GROUPS.values())]
+    assert uncovered == [], "URLs no permission test covers: add them to a matrix"
+
+
+def test_the_home_page_redirects_to_the_dashboard(client):
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, "/learning/compliance/")
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_learner():
+    return LearnerFactory(email="ana@example.com")
+
+
+def admin_urls(learner: Learner) -> list[str]:
+    """The index, and per registered model its change list, add page and, for a learner,
+    its change, delete and history pages."""
+    urls = [reverse("admin:index"), reverse("admin:app_list", args=["compliance"])]
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls += [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_add")]
+    urls += [reverse(f"admin:compliance_learner_{view}", args=[learner.pk]) for view in ("change", "delete", "history")]
+    return urls
+
+
+@pytest.mark.parametrize("role", ["anonymous", "outsider", "auditor"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_admin_refuses_everyone_but_admins(client, request, one_learner, role, method):
+    if role != "anonymous":
+        client.force_login(request.getfixturevalue({"outsider": "outsider_user", "auditor": "auditor_user"}[role]))
+    learners = list(Learner.objects.values_list("pk", "email", "active"))
+    for url in admin_urls(one_learner):
+        data = {"email": "mallory@example.com", "first_name": "M", "last_name": "M", "post": "yes"}
+        response = client.get(url) if method == "GET" else client.post(url, data)
+        assert response.status_code == 302, f"{method} {url} as {role}"
+        assert response["Location"].startswith(reverse("admin:login")), f"{method} {url} as {role}"
+    assert list(Learner.objects.values_list("pk", "email", "active")) == learners
+
+
+def test_admins_may_use_the_admin(admin_client, one_learner):
+    for url in admin_urls(one_learner):
+        assert admin_client.get(url).status_code in (200, 403), url  # 403: a read-only model's add page
+
+
+# --- CSRF ----------------------------------------------------------------------------------
+
+STATE_CHANGING_PORTAL_URLS = sorted(name for name, row in EXPECTED.items() if row["admin"]["POST"] != NOT_ALLOWED)
+
+
+@pytest.fixture
+def requirement():
+    group = GroupFactory(name="Finance")
+    MembershipFactory(group=group, learner=LearnerFactory())
+    return RequirementFactory(name="GDPR refresher", target_group=group, valid_days=365, warning_days=30)
+
+
+@pytest.fixture
+def csrf_admin(admin_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    return client
+
+
+def csrf_token(client, url: str) -> str:
+    client.get(url)
+    return client.cookies["csrftoken"].value
+
+
+def test_the_csrf_list_has_the_state_changes():
+    assert {"requirement_new", "requirement_settings", "requirement_delete", "requirement_enroll"} <= set(
+        STATE_CHANGING_PORTAL_URLS
+    )
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
+@pytest.mark.parametrize("name", STATE_CHANGING_PORTAL_URLS)
+def test_portal_changes_without_a_csrf_token_are_refused(csrf_admin, requirement, name, htmx):
+    data = real_change(requirement)
+    before = state_of_the_world()
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = csrf_admin.post(portal_url(name, requirement.pk), data, headers=headers)
+    assert response.status_code == 403
+    assert state_of_the_world() == before
+
+
+@pytest.mark.parametrize("name", ["requirement_settings", "requirement_delete", "requirement_enroll"])
+def test_the_same_change_with_the_token_in_the_htmx_header_works(csrf_admin, requirement, name):
+    """The control: the 403 above is CSRF's (HTMX sends the token in a header)."""
+    token = csrf_token(csrf_admin, reverse("requirement_list"))
+    before = state_of_the_world()
+    response = csrf_admin.post(
+        portal_url(name, requirement.pk), real_change(requirement), headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 302
+    assert state_of_the_world() != before
+
+
+def test_sign_in_and_sign_out_need_the_token(admin_user):
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 403
+    assert "_auth_user_id" not in client.session
+    client.force_login(admin_user)
+    assert client.post("/accounts/logout/").status_code == 403
+    assert client.session["_auth_user_id"] == str(admin_user.pk)  # still signed in
+
+
+def test_the_admin_needs_the_token(admin_user):
+    admin_user.is_staff = True
+    admin_user.save()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    data = {"email": "new@example.com", "first_name": "New", "last_name": "Person", "active": "on"}
+    url = reverse("admin:compliance_learner_add")
+    assert client.post(url, data).status_code == 403
+    assert not Learner.objects.filter(email="new@example.com").exists()
+
+
+# --- Evidence is never deleted with its context -------------------------------------------
+
+
+@pytest.fixture
+def evidence():
+    course = CourseFactory()
+    learner = LearnerFactory()
+    group = GroupFactory()
+    MembershipFactory(learner=learner, group=group)
+    CompletionFactory(learner=learner, course=course)
+    EnrollmentFactory(learner=learner, course=course)
+    requirement = RequirementFactory(course=course, target_group=group)
+    return course, group, requirement
+
+
+def counts() -> tuple[int, int]:
+    return Completion.objects.count(), Enrollment.objects.count()
+
+
+def test_a_course_with_completions_or_enrollments_cannot_be_deleted(evidence):
+    course, _, requirement = evidence
+    requirement_delete(actor=None, requirement=requirement)  # else the requirement protects the course first
+    with pytest.raises(ProtectedError):
+        course.delete()
+    assert counts() == (1, 1)
+
+
+def test_deleting_a_group_keeps_completions_and_enrollments(evidence):
+    _, group, requirement = evidence
+    requirement_delete(actor=None, requirement=requirement)
+    LearnerGroup.objects.filter(pk=group.pk).delete()
+    assert counts() == (1, 1)
+
+
+def test_deleting_a_requirement_keeps_completions_and_enrollments(evidence):
+    _, _, requirement = evidence
+    requirement_delete(actor=None, requirement=requirement)
+    assert not Requirement.objects.exists()
+    assert counts() == (1, 1)
+
+
+def test_deleting_a_learner_with_evidence_is_refused(evidence):
+    with pytest.raises(ProtectedError):
+        Learner.objects.get().delete()
+    assert counts() == (1, 1)
