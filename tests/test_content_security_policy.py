@@ -121,10 +121,13 @@ def test_every_page_runs_under_the_policy_without_a_console_error(browser_page, 
         reverse("audit_log"),
         reverse("requirement_audit_log", args=[pk]),
         reverse("requirement_remediate", args=[pk]) + "?status=not_started",
+        reverse("notification_log"),
+        reverse("requirement_notification_log", args=[pk]),
         "/admin/",
         reverse("admin:compliance_learner_changelist"),
         reverse("admin:compliance_learner_add"),
         reverse("admin:compliance_auditevent_change", args=[event.pk]),
+        reverse("admin:compliance_notification_changelist"),
     ]
     for path in paths:
         page.goto(path)
