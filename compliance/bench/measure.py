@@ -21,7 +21,6 @@ from django.urls import reverse
 
 from compliance.dates import org_today
 from compliance.models import (
-    Completion,
     Enrollment,
     EnrollmentSource,
     LearnerRequirementState,

@@ -17,7 +17,6 @@ from compliance.bench.targets import judge
 from compliance.dates import org_today
 from compliance.models import Requirement
 
-
 #: What the test client needs (its host name, plain HTTP, static files without a
 #: collectstatic manifest); pages run as in production otherwise.
 CLIENT_SETTINGS = {
