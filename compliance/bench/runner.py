@@ -60,7 +60,7 @@ def run_benchmark(*, learners: int, seed: int, runs: int, say: Callable[[str], N
     # The first All Learners requirement: the largest scope.
     requirement = Requirement.objects.filter(target_group__isnull=True).order_by("pk").first()
     with override_settings(**CLIENT_SETTINGS), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+        warnings.filterwarnings("ignore", message="No directory at")
         client = measure.bench_client()
         say("Pages …")
         figures["pages"] = measure.measure_pages(client, measure.page_urls(requirement, search="smi"), runs)
