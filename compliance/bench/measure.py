@@ -51,10 +51,10 @@ class Series:
         return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
     def as_dict(self, scale: float = 1000.0) -> dict:
-        unit = "ms" if scale == 1000.0 else "s"
+        unit, digits = ("ms", 1) if scale == 1000.0 else ("s", 3)
         return {
-            f"median_{unit}": round(self.median * scale, 1),
-            f"p95_{unit}": round(self.p95 * scale, 1),
+            f"median_{unit}": round(self.median * scale, digits),
+            f"p95_{unit}": round(self.p95 * scale, digits),
             "runs": len(self.samples),
         }
 
