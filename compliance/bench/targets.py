@@ -29,7 +29,7 @@ def judge(figures: dict) -> list[Verdict]:
     recompute = figures["recompute"]
     floor = figures["floor"]["median_s"]
     first = recompute["first"]["median_s"]
-    ratio = round(first / floor, 1)
+    ratio = round(first / floor, 1) if floor else float("inf")
     verdicts += [
         _at_most(f"full recompute, first run ({recompute['pairs']:,} pairs), median", first, 10, "s"),
         Verdict("plain-SQL floor (INSERT … SELECT), median", f"{floor:g} s", "", None),
