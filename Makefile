@@ -7,11 +7,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 SECRET_FILE := .local/secret_key
 TEST_ENV := DJANGO_SETTINGS_MODULE=techclass.test_settings
 
-.PHONY: run test lint format check-migrations venv dev-venv clean help backup-check
+.PHONY: run test lint format check-migrations venv dev-venv clean help backup-check bench loadtest
 
 help:
 	@echo "make run    install, migrate, seed demo data and serve on http://127.0.0.1:8000"
 	@echo "make test   install dev tools, lint, check migrations and run the test suite"
+	@echo "make bench  benchmark on the PostgreSQL server of DATABASE_URL (LEARNERS, SEED, RUNS, BENCH_OUT)"
+	@echo "make loadtest  gunicorn + locust, 20 users for 60 s on loopback (LEARNERS, SEED)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +63,16 @@ backup-check: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles
+
+# The benchmark and the load test run on the PostgreSQL server of DATABASE_URL,
+# each in a database of its own that is dropped at the end (docs/performance.md).
+LEARNERS ?= 100000
+SEED ?= 1
+RUNS ?= 5
+BENCH_OUT ?= bench-results.json
+
+bench: venv $(SECRET_FILE)
+	SECRET_KEY="$$(cat $(SECRET_FILE))" $(PY) manage.py bench --learners $(LEARNERS) --seed $(SEED) --runs $(RUNS) --out $(BENCH_OUT)
+
+loadtest: dev-venv $(SECRET_FILE)
+	SECRET_KEY="$$(cat $(SECRET_FILE))" $(PY) manage.py loadtest --learners $(LEARNERS) --seed $(SEED)

@@ -9,17 +9,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
-from django.db import connections
 from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField
 from django.http import StreamingHttpResponse
 from django.utils.text import slugify
 
 from compliance.dates import org_date_of
-from compliance.models import Membership, Requirement
+from compliance.models import LearnerGroup, Membership, Requirement
 from compliance.rules import filter_status, learner_statuses
 from compliance.selectors import in_report_order, search_learners
 from compliance.statuses import STATUS_LABELS, Status
@@ -103,39 +101,45 @@ def requirement_slug(requirement: Requirement) -> str:
     return slugify(requirement.name) or f"requirement-{requirement.pk}"
 
 
-class GroupNames(Aggregate):
-    """The names of a learner's groups in one cell.
-
-    PostgreSQL sorts and joins them in the query, in ``group_names_of``'s
-    order. SQLite 3.40 cannot order inside an aggregate, so there it is a JSON
-    array that ``sorted_group_names`` sorts and joins.
-    """
+class GroupIds(Aggregate):
+    """The ids of a learner's groups in one text cell, separated by commas
+    (``group_names`` turns them into names)."""
 
     output_field = TextField()
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        template = f"STRING_AGG(%(expressions)s, '{GROUPS_SEPARATOR}' ORDER BY LOWER(%(expressions)s), %(expressions)s)"
+        template = "STRING_AGG(%(expressions)s::text, ',')"
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="JSON_GROUP_ARRAY(%(expressions)s)", **extra_context)
+        return self.as_sql(compiler, connection, template="GROUP_CONCAT(%(expressions)s)", **extra_context)
 
 
-def group_names_cell() -> Subquery:
-    """SQL, per learner (``OuterRef("pk")``): their group names (``GroupNames``), NULL without any."""
-    names = (
+def group_ids_cell() -> Subquery:
+    """SQL, per learner (``OuterRef("pk")``): their group ids (``GroupIds``), NULL without any.
+
+    Ids, read from the membership index alone; the names are looked up in
+    Python (``group_names``). Joining the group names per learner in SQL made
+    PostgreSQL hash or scan the group table once per learner: most of an
+    export's time.
+    """
+    ids = (
         Membership.objects.filter(learner_id=OuterRef("pk"))
         .order_by()
         .values("learner_id")
-        .annotate(names=GroupNames("group__name"))
-        .values("names")
+        .annotate(ids=GroupIds("group_id"))
+        .values("ids")
     )
-    return Subquery(names, output_field=TextField())
+    return Subquery(ids, output_field=TextField())
 
 
-def sorted_group_names(names_json: str) -> str:
-    """A JSON array of group names (SQLite), sorted case-insensitively and joined."""
-    return GROUPS_SEPARATOR.join(sorted(json.loads(names_json), key=lambda name: (name.lower(), name)))
+def group_names(ids: str | None, names: dict[int, str]) -> str:
+    """The names of the groups ``ids`` (a ``GroupIds`` cell), sorted
+    case-insensitively (as ``group_names_of``) and joined."""
+    if not ids:
+        return ""
+    found = [names[int(group_id)] for group_id in ids.split(",")]
+    return GROUPS_SEPARATOR.join(sorted(found, key=lambda name: (name.lower(), name)))
 
 
 def report_export_learners(requirement: Requirement, today: dt.date, *, status: Status | None, query: str) -> QuerySet:
@@ -146,12 +150,12 @@ def report_export_learners(requirement: Requirement, today: dt.date, *, status: 
         learners = filter_status(learners, status)
     return (
         in_report_order(learners)
-        .annotate(enrolled_on=org_date_of("open_enrolled_at"), group_names=group_names_cell())
+        .annotate(enrolled_on=org_date_of("open_enrolled_at"), group_ids=group_ids_cell())
         .values_list(
             "email",
             "first_name",
             "last_name",
-            "group_names",
+            "group_ids",
             "status",
             "last_completed_on",
             "expires_on",
@@ -167,22 +171,18 @@ def report_export_rows(
     """The rows of ``REPORT_EXPORT_HEADER``, read from a server-side cursor when
     iterated: one SQL query, however many learners."""
     values = report_export_learners(requirement, today, status=status, query=query)
-    names_sorted_in_sql = connections[values.db].vendor == "postgresql"
+    names = dict(LearnerGroup.objects.order_by().values_list("pk", "name"))
     requirement_cell = protect_text(requirement.name)
     labels = STATUS_LABELS
-    for email, first, last, groups, slug, completed, expires_on, enrolled_on, progress in values.iterator(
+    for email, first, last, group_ids, slug, completed, expires_on, enrolled_on, progress in values.iterator(
         chunk_size=FETCH_CHUNK_SIZE
     ):
-        if groups is None:
-            groups = ""
-        elif not names_sorted_in_sql:
-            groups = sorted_group_names(groups)
         yield (
             requirement_cell,
             protect_text(email.lower()),
             protect_text(first),
             protect_text(last),
-            protect_text(groups),
+            protect_text(group_names(group_ids, names)),
             labels[slug],
             completed,
             expires_on,

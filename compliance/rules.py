@@ -22,8 +22,10 @@ from django.db.models import (
     Count,
     DateField,
     Exists,
+    ExpressionWrapper,
     F,
     FilteredRelation,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -32,7 +34,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 
 from compliance.dates import org_date_of
 from compliance.models import Completion, Enrollment, Learner, Membership, Requirement
@@ -124,7 +126,7 @@ def latest_completion_day(requirement: Requirement, swaps: list[CourseSwap] | No
     return Subquery(latest, output_field=DateField())
 
 
-def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
+def learner_facts(requirement: Requirement, swaps: list[CourseSwap] | None = None) -> QuerySet[Learner]:
     """Every learner in scope with the facts the status is derived from:
     ``last_completed_on`` (C) and the open enrollment in the current course
     (``open_enrolled_at``, ``open_started_at``, ``open_progress``)."""
@@ -137,7 +139,7 @@ def learner_facts(requirement: Requirement) -> QuerySet[Learner]:
             ),
         )
         .annotate(
-            last_completed_on=latest_completion_day(requirement),
+            last_completed_on=latest_completion_day(requirement, swaps),
             open_enrolled_at=F("open_enrollment__enrolled_at"),
             open_started_at=F("open_enrollment__started_at"),
             open_progress=F("open_enrollment__progress"),
@@ -155,8 +157,81 @@ def with_statuses(facts: QuerySet, requirement: Requirement, today: dt.date) -> 
 
 def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
     """Every learner in scope, annotated with the facts (``learner_facts``),
-    ``warn_on``, ``expires_on`` and ``status``; one SQL query."""
-    return with_statuses(learner_facts(requirement), requirement, today)
+    ``warn_on``, ``expires_on`` and ``status``; one SQL query.
+
+    The status is ``status_case``'s table computed from one evaluation of the
+    latest-completion subquery per learner (``single_scan_status``), where
+    ``status_case`` over the facts would repeat it in each rule it reaches.
+    """
+    swaps = course_swaps(requirement)
+    warn_on, expires_on = expiry_dates(requirement, F("last_completed_on"))
+    return (
+        learner_facts(requirement, swaps)
+        .annotate(warn_on=warn_on, expires_on=expires_on)
+        .annotate(status=single_scan_status(requirement, today, swaps))
+    )
+
+
+def latest_completion_band(requirement: Requirement, today: dt.date, swaps: list[CourseSwap]) -> Subquery:
+    """SQL, per learner (``OuterRef("pk")``): where their latest qualifying
+    completion C stands today: 2 while ``warn_on`` (C + valid - warning) is
+    after today, 1 while ``expires_on`` (C + valid) is, else 0; NULL without one.
+
+    The same comparisons as ``status_case``, turned around to compare C with
+    dates computed once in Python (C + n > today ⇔ C > today - n)."""
+    valid_after = today - dt.timedelta(days=requirement.valid_days)
+    warned_after = valid_after + dt.timedelta(days=requirement.warning_days)
+    band = Case(
+        When(completed_on__gt=warned_after, then=Value(2)),
+        When(completed_on__gt=valid_after, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    latest = (
+        qualifying_completions(requirement, swaps)
+        .filter(learner_id=OuterRef("pk"))
+        .order_by("-completed_on")
+        .annotate(band=band)
+        .values("band")[:1]
+    )
+    return Subquery(latest, output_field=IntegerField())
+
+
+#: ``status_case``'s table keyed by ``band * 2 + begun``, where ``band`` is
+#: ``latest_completion_band`` (-1 without a completion) and ``begun`` is 1 when
+#: the open enrollment in the current course has started: first match wins, so
+#: a valid band decides before a begun retake, and a begun retake before Expired.
+STATUS_BY_KEY = {
+    5: Status.COMPLIANT,
+    4: Status.COMPLIANT,
+    3: Status.EXPIRING_SOON,
+    2: Status.EXPIRING_SOON,
+    1: Status.IN_PROGRESS,
+    -1: Status.IN_PROGRESS,
+    0: Status.EXPIRED,
+    -2: Status.NOT_STARTED,
+}
+
+
+class StatusOfKey(Func):
+    """A "simple" ``CASE key WHEN … END``: SQL evaluates ``key`` once, where a
+    searched CASE evaluates its conditions (and their subqueries) one by one."""
+
+    arity = 1
+    template = (
+        "CASE %(expressions)s "
+        + " ".join(f"WHEN {key} THEN '{status.value}'" for key, status in STATUS_BY_KEY.items())
+        + " END"
+    )
+    output_field = CharField()
+
+
+def single_scan_status(requirement: Requirement, today: dt.date, swaps: list[CourseSwap]) -> StatusOfKey:
+    """The status as of ``today`` over ``learner_facts``' annotations, with the
+    latest-completion subquery evaluated once per learner."""
+    begun = Case(When(open_started_at__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField())
+    band = Coalesce(latest_completion_band(requirement, today, swaps), Value(-1), output_field=IntegerField())
+    return StatusOfKey(ExpressionWrapper(band * Value(2) + begun, output_field=IntegerField()))
 
 
 def filter_status(learners: QuerySet[Learner], status: Status | str) -> QuerySet[Learner]:

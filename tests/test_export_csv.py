@@ -367,9 +367,10 @@ def test_the_export_runs_the_same_queries_for_10_or_1000_learners(
     # SAVEPOINT, UPDATE django_session, RELEASE SAVEPOINT. No learner is read yet.
     with django_assert_num_queries(9):
         response = export(admin_client, requirement)
-    # Reading the file: one SELECT of every learner with status, facts and groups
-    # (a server-side cursor on PostgreSQL, fetched 2,000 rows at a time).
-    with django_assert_num_queries(1):
+    # Reading the file: the group names (id -> name), then one SELECT of every
+    # learner with status, facts and group ids (a server-side cursor on
+    # PostgreSQL, fetched 2,000 rows at a time).
+    with django_assert_num_queries(2):
         data = content(response)
 
     assert len(parse(data)) == n

@@ -334,3 +334,40 @@ def test_the_settings_preview_runs_the_same_queries_for_10_or_500_learners(
 
     assert response.status_code == 200
     assert "would become Expired" in response.content.decode()
+
+
+# --- Deep Report pages, new requirement -------------------------------------------------------
+
+
+@pytest.mark.parametrize("learners", [180, 900])
+def test_the_last_page_of_the_largest_tab_runs_the_same_queries_as_the_first(
+    signed_in, django_assert_num_queries, course, groups, learners
+):
+    populate(course, groups, learners)
+    requirement = RequirementFactory(course=course)
+    url = reverse("requirement_report", args=[requirement.pk])
+    compliant = learners // 3  # KINDS 0 and 5
+    last_page = -(-compliant // 50)
+
+    for page in (1, last_page):
+        with django_assert_num_queries(REPORT + HEARTBEAT, info=f"page {page}"):
+            response = signed_in.get(url, {"status": "compliant", "page": str(page)})
+
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert f"Showing {(page - 1) * 50 + 1}\u2013{min(page * 50, compliant)} of {compliant} Compliant" in html
+        assert f"Page {page} of {last_page}" in html
+
+
+#: the requirement types, courses and groups (the form's selects)
+NEW_REQUIREMENT = BEFORE + 3 + HEARTBEAT + AFTER
+
+
+@pytest.mark.parametrize("learners", [10, 500])
+def test_the_new_requirement_page_runs_a_fixed_number_of_queries(
+    signed_in, django_assert_num_queries, course, groups, learners
+):
+    populate(course, groups, learners)
+
+    with django_assert_num_queries(NEW_REQUIREMENT):
+        assert signed_in.get(reverse("requirement_new")).status_code == 200

@@ -387,3 +387,41 @@ def test_a_failing_requirement_does_not_stop_the_others_and_the_run_is_marked_fa
     captured = capsys.readouterr()
     assert "Healthy" in captured.out
     assert f"requirement {broken.pk}: RuntimeError: disk full" in captured.err
+
+
+def state_versions() -> dict:
+    """Each stored state row's id with its ``updated_at``, and on PostgreSQL its
+    ``xmin`` (the transaction that last wrote it: any UPDATE changes it)."""
+    extra = ", xmin::text" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, updated_at{extra} FROM {LearnerRequirementState._meta.db_table}")
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def test_a_full_rerun_with_nothing_changed_writes_no_row_of_per_learner_state():
+    group = GroupFactory()
+    everyone = RequirementFactory(valid_days=365, warning_days=30)
+    grouped = RequirementFactory(valid_days=730, warning_days=60, target_group=group)
+    for i in range(12):
+        learner = LearnerFactory()
+        if i % 2:
+            MembershipFactory(learner=learner, group=group)
+        if i % 3:
+            CompletionFactory(learner=learner, course=everyone.course, day=TODAY - dt.timedelta(days=100 * i))
+            CompletionFactory(learner=learner, course=grouped.course, day=TODAY - dt.timedelta(days=90 * i))
+        if i % 4 == 0:
+            EnrollmentFactory(
+                learner=learner, course=everyone.course, started_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+            )
+    with at_noon(TODAY):
+        recompute(trigger="test")
+    before, changes_before = state_versions(), StatusChange.objects.count()
+
+    with at_noon(TODAY):
+        again = recompute(trigger="test")
+
+    assert len(before) == 12 + 6
+    assert again.rows_written == 0 and again.changes == 0
+    assert state_versions() == before
+    assert StatusChange.objects.count() == changes_before
+    assert RecomputeRun.objects.count() == 2  # the run records itself, and nothing else
