@@ -289,6 +289,53 @@ class LearnerRequirementState(models.Model):
         return f"{self.learner_id} in {self.requirement_id}: {self.status}"
 
 
+class FactsClock(models.Model):
+    """How often the facts a status is derived from have changed, per source:
+    ``course:<id>`` (its completions, and its begun open enrollments),
+    ``group:<id>`` (its memberships), ``learners`` (learners added, removed,
+    activated or deactivated) and ``requirement:<id>`` (its course, target or
+    course history). Written only by database triggers (migration 0007), so
+    that no write path, the admin and raw SQL included, can forget it."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.version}"
+
+
+class RequirementTally(models.Model):
+    """How many learners in a requirement's scope share one latest qualifying
+    completion day and one "begun a retake" flag, as the recompute found them.
+    Statuses are still derived as of today: a tally row's status follows from
+    its day and flag (``tallies.tallied_counts``)."""
+
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="+")
+    last_completed_on = models.DateField(null=True)
+    begun = models.SmallIntegerField(help_text="1 when the open enrollment in the current course has started.")
+    learners = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["requirement", "last_completed_on"], name="tally_requirement_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.requirement_id}: {self.learners} on {self.last_completed_on} ({self.begun})"
+
+
+class TallyStamp(models.Model):
+    """The facts clock read when a requirement's tallies were built: its own
+    key's version (which moves whenever the set of its sources changes) and the
+    sum over all its sources. While both are unchanged, the tallies are exact."""
+
+    requirement = models.OneToOneField(Requirement, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    requirement_version = models.BigIntegerField()
+    clock_sum = models.BigIntegerField()
+    tallied_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.requirement_id} tallied at clock {self.clock_sum}"
+
+
 class RecomputeRun(models.Model):
     """One run of the recompute: all requirements (requirement_id empty) or one."""
 

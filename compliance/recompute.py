@@ -25,6 +25,7 @@ from compliance.locks import full_recompute_lock, lock_requirement
 from compliance.models import LearnerRequirementState, RecomputeFacts, RecomputeRun, Requirement, StatusChange
 from compliance.rules import StatusCounts, learner_facts, with_statuses
 from compliance.statuses import Status
+from compliance.tallies import read_clock, store_tally
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +248,8 @@ def requirement_recompute(
     now = timezone.now()
     with transaction.atomic():
         lock_requirement(requirement_id)
+        with connection.cursor() as cursor:
+            clock = read_clock(cursor, requirement_id)  # before the settings and the facts are read
         requirement = Requirement.objects.filter(pk=requirement_id).first()
         if requirement is None:
             return None
@@ -258,6 +261,7 @@ def requirement_recompute(
             entered, changed = _record_entries_and_changes(cursor, requirement, today, now, run_id)
             left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
             written = _upsert_changed_state(cursor, requirement.pk, now)
+            store_tally(cursor, requirement.pk, clock, FACTS)
             counts = _fresh_counts(cursor)
             for table in (FACTS, FRESH, DIFF):
                 cursor.execute(f"DROP TABLE {table}")

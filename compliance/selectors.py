@@ -19,10 +19,10 @@ from compliance.rules import (
     count_statuses,
     filter_status,
     learner_statuses,
-    status_counts_by_requirement,
     status_rows,
 )
 from compliance.statuses import Status
+from compliance.tallies import status_counts, tally_is_fresh
 
 REPORT_PAGE_SIZE = 50
 
@@ -59,7 +59,9 @@ def requirement_for_page(pk: int) -> Requirement:
     """The requirement with what every one of its pages shows and the engine
     reads (type, course, target group, course history), or 404."""
     return get_object_or_404(
-        Requirement.objects.select_related("type", "course", "target_group").prefetch_related("course_history"),
+        Requirement.objects.select_related("type", "course", "target_group")
+        .prefetch_related("course_history")
+        .annotate(tally_fresh=tally_is_fresh()),
         pk=pk,
     )
 
@@ -80,15 +82,17 @@ class RequirementCard:
 
 def dashboard_cards(today: dt.date, *, type_id: int | None = None, name: str = "") -> list[RequirementCard]:
     """A card per requirement (filtered by type and a part of the name), with its counts as of ``today``."""
-    requirements = Requirement.objects.select_related("type", "course", "target_group").prefetch_related(
-        "course_history"
+    requirements = (
+        Requirement.objects.select_related("type", "course", "target_group")
+        .prefetch_related("course_history")
+        .annotate(tally_fresh=tally_is_fresh())
     )
     if type_id is not None:
         requirements = requirements.filter(type_id=type_id)
     if name.strip():
         requirements = requirements.filter(name__icontains=name.strip())
     requirements = list(requirements)
-    counts = status_counts_by_requirement(requirements, today)
+    counts = status_counts(requirements, today)
     return [RequirementCard(requirement, counts[requirement.pk]) for requirement in requirements]
 
 
@@ -161,7 +165,7 @@ def report_page(
     """One page of a Report tab: the tab counts (search applied), then the
     tab's learners in report order with their groups. Three SQL queries."""
     learners = search_learners(learner_statuses(requirement, today), query)
-    counts = count_statuses(learners)
+    counts = count_statuses(learners) if query.strip() else status_counts([requirement], today)[requirement.pk]
     number, page_count = clamp_page(page, counts[status], page_size)
     offset = (number - 1) * page_size
     rows = list(status_rows(page_of(learners, status, offset, page_size), today))

@@ -15,9 +15,10 @@ from compliance.charts import monthly_completions_chart, status_donut
 from compliance.dates import org_today
 from compliance.navigation import requirement_tabs
 from compliance.remediation import is_remediable
-from compliance.rules import monthly_completions, requirement_status_counts
+from compliance.rules import monthly_completions
 from compliance.selectors import ReportPage, report_page, requirement_for_page
 from compliance.statuses import Status
+from compliance.tallies import status_counts
 from compliance.views.access import partial_for_htmx, portal_view
 
 
@@ -31,7 +32,7 @@ def requirement_context(requirement, active_tab: str) -> dict:
 def requirement_overview(request, pk: int):
     requirement = requirement_for_page(pk)
     today = org_today()
-    counts = requirement_status_counts(requirement, today)
+    counts = status_counts([requirement], today)[requirement.pk]
     months = monthly_completions(requirement, today)
     context = requirement_context(requirement, "overview") | {
         "today": today,

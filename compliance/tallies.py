@@ -1,0 +1,157 @@
+"""Counts per status read from the recompute's tallies while they are exact.
+
+A status is a function of two facts and of today: the latest qualifying
+completion day C and whether the open enrollment in the current course has
+begun (``rules.STATUS_BY_KEY``). Facts change only through writes, never
+through time, so the recompute stores, per requirement, how many learners in
+scope share each (C, begun) (``RequirementTally``), beside the sum of the
+facts clock it read before gathering the facts (``TallyStamp``). Database
+triggers bump the clock of every source a write touches (migration 0007). A
+page then reads the counts of a requirement from its tallies, as of today,
+only when the requirement's clock sum still equals its stamp: the facts have
+not changed since, so the counts are what the live rules give. Otherwise the
+page counts live, as before. A stale count is never shown; a write only makes
+the next pages slower until the requirement's recompute (queued after the
+write commits, or the nightly run) tallies it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from compliance.models import Requirement
+from compliance.rules import STATUS_BY_KEY, StatusCounts, status_counts_by_requirement
+from compliance.statuses import Status
+
+LEARNERS_KEY = "learners"
+
+
+def _clock_sql(requirement: str, course: str, target_group: str) -> str:
+    """SQL: two columns, the version of the requirement's own key (it moves
+    whenever its course, target or course history, and so the set of its
+    sources, changes) and the clock summed over all its sources (a sum of
+    counters that only grow, which moves with any of them while the set is the
+    same), given SQL for its id, current course id and target group id. The
+    same text serves the recompute (parameters) and the pages (columns)."""
+    return (
+        "(SELECT COALESCE(MAX(c.version), 0) FROM compliance_factsclock c "
+        f"WHERE c.key = 'requirement:' || {requirement}), "
+        "(SELECT COALESCE(SUM(c.version), 0) FROM compliance_factsclock c "
+        f"WHERE c.key = '{LEARNERS_KEY}' "
+        f"OR c.key = 'requirement:' || {requirement} "
+        f"OR c.key = 'course:' || {course} "
+        f"OR c.key = 'group:' || {target_group} "
+        "OR c.key IN (SELECT 'course:' || h.course_id FROM compliance_requirementcoursehistory h "
+        f"WHERE h.requirement_id = {requirement}))"
+    )
+
+
+_PAGE_CLOCK = _clock_sql(
+    "compliance_requirement.id", "compliance_requirement.course_id", "compliance_requirement.target_group_id"
+)
+
+
+def tally_is_fresh() -> RawSQL:
+    """Annotation for a ``Requirement`` queryset: its tallies are exact now."""
+    return RawSQL(  # noqa: S611 (constant SQL, no parameters)
+        "EXISTS (SELECT 1 FROM compliance_tallystamp s "
+        "WHERE s.requirement_id = compliance_requirement.id "
+        f"AND (s.requirement_version, s.clock_sum) = ({_PAGE_CLOCK}))",
+        [],
+        output_field=BooleanField(),
+    )
+
+
+def read_clock(cursor, requirement_id: int) -> tuple[int, int]:
+    """The requirement's clock now. The recompute reads it before the facts:
+    a write committed in between then shows as a change (a needless live count),
+    never the other way round (a stale one)."""
+    cursor.execute(
+        f"SELECT {_clock_sql('r.id', 'r.course_id', 'r.target_group_id')} "
+        "FROM compliance_requirement r WHERE r.id = %s",
+        [requirement_id],
+    )
+    row = cursor.fetchone()
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def store_tally(cursor, requirement_id: int, clock: tuple[int, int], facts_table: str) -> bool:
+    """Tally the recompute's facts (``facts_table``: learner_id,
+    last_completed_on, open_started_at of every learner in scope) and stamp
+    them with ``clock`` (``read_clock``); nothing is written when the stamp is
+    already that clock (nothing changed). Whether anything was written."""
+    cursor.execute(
+        "SELECT requirement_version, clock_sum FROM compliance_tallystamp WHERE requirement_id = %s", [requirement_id]
+    )
+    stamp = cursor.fetchone()
+    if stamp is not None and tuple(stamp) == tuple(clock):
+        return False
+    cursor.execute("DELETE FROM compliance_requirementtally WHERE requirement_id = %s", [requirement_id])
+    cursor.execute(
+        "INSERT INTO compliance_requirementtally (requirement_id, last_completed_on, begun, learners) "
+        "SELECT %s, f.last_completed_on, CASE WHEN f.open_started_at IS NULL THEN 0 ELSE 1 END, COUNT(*) "
+        f"FROM {facts_table} f GROUP BY f.last_completed_on, CASE WHEN f.open_started_at IS NULL THEN 0 ELSE 1 END",
+        [requirement_id],
+    )
+    cursor.execute(
+        "INSERT INTO compliance_tallystamp (requirement_id, requirement_version, clock_sum, tallied_at) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (requirement_id) DO UPDATE SET "
+        "requirement_version = excluded.requirement_version, clock_sum = excluded.clock_sum, "
+        "tallied_at = excluded.tallied_at",
+        [requirement_id, *clock, timezone.now()],
+    )
+    return True
+
+
+def _band_case(requirements: list[Requirement], today: dt.date) -> tuple[str, list]:
+    """SQL for ``rules.latest_completion_band`` over tally rows ``t``, each
+    requirement with its own thresholds (the same ``C > today - n`` comparisons)."""
+    whens, params = [], []
+    for requirement in requirements:
+        valid_after = today - dt.timedelta(days=requirement.valid_days)
+        warned_after = valid_after + dt.timedelta(days=requirement.warning_days)
+        whens.append("WHEN t.requirement_id = %s AND t.last_completed_on > %s THEN 2 ")
+        whens.append("WHEN t.requirement_id = %s AND t.last_completed_on > %s THEN 1 ")
+        params += [requirement.pk, warned_after, requirement.pk, valid_after]
+    return "CASE WHEN t.last_completed_on IS NULL THEN -1 " + "".join(whens) + "ELSE 0 END", params
+
+
+def tallied_counts(requirements: list[Requirement], today: dt.date) -> dict[int, StatusCounts]:
+    """Counts per status as of ``today`` from the tallies of ``requirements``
+    (which the caller found fresh with ``tally_is_fresh``); one SQL query."""
+    if not requirements:
+        return {}
+    band, params = _band_case(requirements, today)
+    ids = [requirement.pk for requirement in requirements]
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.requirement_id, ({band}) * 2 + t.begun AS status_key, SUM(t.learners) "
+            f"FROM compliance_requirementtally t WHERE t.requirement_id IN ({placeholders}) "
+            "GROUP BY t.requirement_id, status_key",
+            [*params, *ids],
+        )
+        rows = cursor.fetchall()
+    found: dict[int, dict[Status, int]] = {pk: {} for pk in ids}
+    for requirement_id, key, learners in rows:
+        status = STATUS_BY_KEY[key]
+        found[requirement_id][status] = found[requirement_id].get(status, 0) + int(learners)
+    return {pk: StatusCounts({s: counts.get(s, 0) for s in Status}) for pk, counts in found.items()}
+
+
+def status_counts(requirements: list[Requirement], today: dt.date) -> dict[int, StatusCounts]:
+    """Counts per status of each requirement as of ``today``: from its tallies
+    when they are exact (a queryset annotated ``tally_fresh=tally_is_fresh()``),
+    from the live rules otherwise. One query for the tallied ones, and the live
+    rules' queries for the rest."""
+    fresh = [requirement for requirement in requirements if getattr(requirement, "tally_fresh", False)]
+    live = [requirement for requirement in requirements if not getattr(requirement, "tally_fresh", False)]
+    counts = tallied_counts(fresh, today)
+    if live:
+        counts |= status_counts_by_requirement(live, today)
+    return counts
