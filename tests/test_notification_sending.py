@@ -227,12 +227,17 @@ def test_a_row_whose_claim_another_sender_took_over_is_not_sent_again(monkeypatc
     assert (row.state, row.claim_token) == (State.SENDING, "another-sender")
 
 
-def test_a_sent_row_renewed_its_claim_just_before_sending(expired_learner):
+def test_a_sent_row_renewed_its_claim_just_before_sending(monkeypatch, expired_learner):
+    check_again = sending._check_again
     with at(RUN_DAY) as traveller:
+
+        def slow_check_again(rows):
+            traveller.shift(dt.timedelta(minutes=3))  # between the claim and the send
+            return check_again(rows)
+
+        monkeypatch.setattr(sending, "_check_again", slow_check_again)
         decide_only()
-        ids = list(Notification.objects.values_list("pk", flat=True))
-        traveller.shift(dt.timedelta(minutes=3))
-        notifications_send(ids)
+        notifications_send(list(Notification.objects.values_list("pk", flat=True)))
 
     assert Notification.objects.get().claimed_at == RUN_DAY + dt.timedelta(minutes=3)
 
