@@ -1,7 +1,7 @@
 """The Notifications section of a requirement's Settings (Admins only). Turning
 ``notify_learners`` on first shows how many learners the next nightly run will
-email with the settings as posted,
-and saves only once that is confirmed: a plain form, with or without JavaScript."""
+email with the settings as posted, and saves only once that is confirmed: a
+plain form, with or without JavaScript."""
 
 from __future__ import annotations
 
