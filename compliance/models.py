@@ -530,6 +530,7 @@ class Notification(models.Model):
             models.Index(fields=["requirement_id", "learner_id", "decided_on"], name="notification_learner_idx"),
             models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
             models.Index(fields=["decided_at"], name="notification_decided_idx"),
+            models.Index(fields=["requirement_id", "-decided_at"], name="notification_requirement_idx"),
         ]
         ordering = ["-decided_at", "-id"]
 
@@ -552,3 +553,20 @@ class DigestSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requirement_id} week of {self.week}"
+
+
+class DigestWeek(models.Model):
+    """A week whose digests of one kind were decided, even if that decision
+    sent nothing: later runs of the week then decide none (weekly, on the
+    organisation's Monday; a week whose Monday had no run is caught up once)."""
+
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    week = models.DateField(help_text="The Monday of the digest's week.")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "week"], name="digest_week_unique_kind")]
+        ordering = ["-week", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} week of {self.week}"

@@ -47,6 +47,9 @@ def queue_recompute(requirement_ids, *, trigger: str) -> None:
 
 #: Outbox rows per sending task: one mail connection each.
 SEND_TASK_BATCH = 100
+#: The sending tasks' hard time limit (seconds), below ``STALE_CLAIM`` so that a
+#: claim goes stale only once its sender is gone; the soft limit is 30 s earlier.
+SEND_TIME_LIMIT = 10 * 60
 
 
 @shared_task
@@ -61,7 +64,7 @@ def nightly_task(trigger: str = "beat") -> str:
     return f"{recomputed}; {result.inserted} emails decided, {result.due} due"
 
 
-@shared_task
+@shared_task(time_limit=SEND_TIME_LIMIT, soft_time_limit=SEND_TIME_LIMIT - 30)
 def send_notifications_task(notification_ids: list[int]) -> str:
     from compliance.notifications.sending import notifications_send
 
@@ -69,7 +72,7 @@ def send_notifications_task(notification_ids: list[int]) -> str:
     return f"{result.sent} sent, {result.dropped} dropped, {result.retrying} to retry, {result.failed} failed"
 
 
-@shared_task
+@shared_task(time_limit=SEND_TIME_LIMIT, soft_time_limit=SEND_TIME_LIMIT - 30)
 def send_due_notifications_task() -> str:
     """Every minute: retries that fell due, and rows whose sending task was lost."""
     from compliance.notifications.sending import send_due_notifications

@@ -2,14 +2,17 @@
 email N learners now", and the decision run's fixed number of queries."""
 
 import datetime as dt
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import mail
 
-from compliance.models import DigestSnapshot, Notification, NotificationKind
-from compliance.notifications.decisions import learners_to_email_now
+from compliance.models import DigestSnapshot, DigestWeek, Notification, NotificationKind
+from compliance.notifications.decisions import learners_to_email_now, next_run_day
 from compliance.notifications.run import notification_run, notifications_decide
 from compliance.notifications.sending import notifications_send
 from compliance.remediation import learner_enroll, requirement_remediate
@@ -107,7 +110,8 @@ def test_the_enrolled_learner_is_reminded_only_after_the_interval(
 # --- digests ----------------------------------------------------------------------------------
 
 
-def test_a_manager_digest_lists_the_direct_reports_who_need_training_once_a_week(requirement):
+def test_a_manager_digest_lists_the_direct_reports_who_need_training_once_a_week(settings, requirement):
+    settings.SITE_URL = "https://lms.example/"
     requirement.digests = True
     requirement.save()
     boss = "boss@example.com"
@@ -127,10 +131,11 @@ def test_a_manager_digest_lists_the_direct_reports_who_need_training_once_a_week
     assert len(digests) == 1
     assert digests[0].subject == "Action needed this week: 2 of your team need compliance training"
     body = digests[0].body
-    assert f"- Ed Expired <{expired.email}>: Expired (expired 10 Jan 2026)\n" in body
-    assert "- Nell New <" in body and ">: Not Started\n" in body
+    report = f"https://lms.example/learning/compliance/{requirement.pk}/report/"
+    ed = urlencode({"status": "expired", "q": expired.email})
+    assert f"- Ed Expired <{expired.email}>: Expired (expired 10 Jan 2026): {report}?{ed}\n" in body
+    assert "- Nell New <" in body and f">: Not Started: {report}?status=not_started&q=" in body
     assert "Cy Current" not in body
-    assert f"/learning/compliance/{requirement.pk}/report/" in body
     assert not any(m.to == ["someone@example.com"] for m in mail.outbox)
 
 
@@ -172,6 +177,58 @@ def test_a_digest_missed_on_monday_is_sent_by_the_next_run_of_the_week(requireme
     assert Notification.objects.get(kind=NotificationKind.ADMIN_DIGEST).cycle == "2026-11-30"
 
 
+def test_no_digest_mid_week_when_mondays_run_found_nobody_yet_a_week_without_a_monday_run_catches_up(requirement):
+    requirement.digests = True
+    requirement.save()
+    with at(MONDAY):
+        run()  # nobody to tell: the week's digests are decided, and there are none
+    learner = LearnerFactory(manager_email="boss@example.com")  # Not Started, from Tuesday
+    UserFactory(email="alice@example.com", is_superuser=True)
+    with at(MONDAY + dt.timedelta(days=2)):
+        run()
+    assert not [m for m in mail.outbox if "digest" in m.subject or m.to == ["boss@example.com"]]
+
+    with at(MONDAY + dt.timedelta(days=8)):  # no run on the next Monday; Tuesday's catches up
+        run()
+        run()
+    assert sorted(m.to[0] for m in mail.outbox if m.to != [learner.email]) == [
+        "alice@example.com",
+        "boss@example.com",
+    ]
+    assert set(DigestWeek.objects.values_list("kind", "week")) == {
+        (kind, week)
+        for kind in (NotificationKind.MANAGER_DIGEST, NotificationKind.ADMIN_DIGEST)
+        for week in (dt.date(2026, 11, 30), dt.date(2026, 12, 7))
+    }
+
+
+def test_a_deactivated_manager_gets_no_digest(requirement):
+    requirement.digests = True
+    requirement.save()
+    LearnerFactory(email="Gone.Boss@example.com", active=False)
+    LearnerFactory(manager_email="gone.boss@EXAMPLE.com")
+    LearnerFactory(manager_email="boss@example.com")
+    with at(MONDAY):
+        run()
+
+    digests = Notification.objects.filter(kind=NotificationKind.MANAGER_DIGEST)
+    assert list(digests.values_list("recipient", flat=True)) == ["boss@example.com"]
+
+
+def test_a_manager_digest_links_each_person_to_their_status_tab_searched_for_them(requirement):
+    requirement.digests = True
+    requirement.save()
+    learner = LearnerFactory(email="o'neil+x@example.com", first_name="<b>Al</b>", manager_email="boss@example.com")
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 12, 20))  # Expiring Soon
+    with at(MONDAY):
+        run()
+
+    digest = next(m for m in mail.outbox if m.to == ["boss@example.com"])
+    path = f"/learning/compliance/{requirement.pk}/report/?status=expiring_soon&amp;q=o%27neil%2Bx%40example.com"
+    assert f'<a href="{settings.SITE_URL.rstrip("/")}{path}">&lt;b&gt;Al&lt;/b&gt; ' in html_of(digest)
+    assert path.replace("&amp;", "&") in digest.body
+
+
 # --- escaping ------------------------------------------------------------------------------------
 
 
@@ -199,6 +256,36 @@ def test_hostile_names_are_escaped_in_the_html_and_kept_on_one_line_in_the_subje
 
 
 # --- "This will email N learners now" ----------------------------------------------------------
+
+
+def test_the_count_applies_the_reminder_settings_posted_with_it(requirement):
+    requirement.notify_learners = False
+    requirement.save()
+    for _ in range(3):
+        LearnerFactory()  # Not Started: emailed only by reminders
+
+    with at(MONDAY):
+        without = learners_to_email_now(requirement, today=MONDAY.date(), changes={"reminder_every_days": 0})
+        no_reminders = learners_to_email_now(requirement, today=MONDAY.date(), changes={"reminder_max": 0})
+        stored = learners_to_email_now(requirement, today=MONDAY.date())
+        requirement.notify_learners, requirement.reminder_every_days = True, 0
+        requirement.save()
+        run()
+
+    assert (without, no_reminders, stored) == (0, 0, 3)
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("local_time", "day"),
+    [("06:59", dt.date(2026, 11, 30)), ("07:00", dt.date(2026, 12, 1)), ("23:30", dt.date(2026, 12, 1))],
+)
+def test_the_next_run_is_today_before_the_notify_hour_and_tomorrow_from_it(settings, local_time, day):
+    settings.TIME_ZONE, settings.NOTIFY_HOUR = "America/New_York", 7
+    hour, minute = map(int, local_time.split(":"))
+    moment = dt.datetime(2026, 11, 30, hour, minute, tzinfo=ZoneInfo("America/New_York"))
+
+    assert next_run_day(moment) == day
 
 
 def test_the_count_is_the_learners_the_next_run_would_email_and_writes_nothing(requirement):
@@ -237,9 +324,9 @@ def test_the_decision_run_runs_a_fixed_number_of_queries(django_assert_num_queri
     build(n_learners)
     # The requirements with notify_learners (2: the rows and their course history);
     # per such requirement: Expiring Soon, Expired, reminders (3 x 2);
-    # the requirements with digests (2); manager digests: this week's? (1) + one per requirement (2);
-    # admin digests: the admins (1), this week's? (1), the counts (1), the snapshot insert and
-    # read-back (2), the previous snapshots (1).
-    with at(MONDAY), django_assert_num_queries(2 + 6 + 2 + 3 + 6):
+    # the requirements with digests (2); manager digests: this week's? and recording it (2) + one
+    # per requirement (2); admin digests: this week's? and recording it (2), the admins (1), the
+    # counts (1), the snapshot insert and read-back (2), the previous snapshots (1).
+    with at(MONDAY), django_assert_num_queries(2 + 6 + 2 + 4 + 7):
         decided = notifications_decide(today=MONDAY.date())
     assert len(decided) > n_learners

@@ -12,17 +12,29 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import CommandError, call_command
 
-from compliance.models import Notification
+from compliance.models import DigestSnapshot, DigestWeek, Notification
+from compliance.notifications import sending
 from compliance.notifications.run import notification_run
 from compliance.notifications.sending import (
     DROP_COMPLIANT,
     DROP_DEACTIVATED,
     DROP_NOTIFY_OFF,
     DROP_OUT_OF_SCOPE,
+    MAX_ATTEMPTS,
+    STALE_CLAIM,
+    STALE_CLAIM_ERROR,
     notifications_send,
+    release_stale_claims,
     send_due_notifications,
 )
-from tests.factories import CompletionFactory, GroupFactory, LearnerFactory, MembershipFactory, RequirementFactory
+from tests.factories import (
+    CompletionFactory,
+    GroupFactory,
+    LearnerFactory,
+    MembershipFactory,
+    RequirementFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +208,79 @@ def test_two_senders_given_the_same_rows_send_each_once(expired_learner):
     assert len(mail.outbox) == 1
 
 
+def test_a_row_whose_claim_another_sender_took_over_is_not_sent_again(monkeypatch, expired_learner):
+    check_again = sending._check_again
+
+    def claim_taken_over_meanwhile(rows):
+        # As if this sender stalled past STALE_CLAIM: the claim was released and another sender took the row.
+        Notification.objects.update(claim_token="another-sender")
+        return check_again(rows)
+
+    monkeypatch.setattr(sending, "_check_again", claim_taken_over_meanwhile)
+    with at(RUN_DAY):
+        decide_only()
+        result = notifications_send(list(Notification.objects.values_list("pk", flat=True)))
+
+    assert (result.sent, result.failed, result.retrying) == (0, 0, 0)
+    assert mail.outbox == []
+    row = Notification.objects.get()
+    assert (row.state, row.claim_token) == (State.SENDING, "another-sender")
+
+
+def test_a_sent_row_renewed_its_claim_just_before_sending(monkeypatch, expired_learner):
+    check_again = sending._check_again
+    with at(RUN_DAY) as traveller:
+
+        def slow_check_again(rows):
+            traveller.shift(dt.timedelta(minutes=3))  # between the claim and the send
+            return check_again(rows)
+
+        monkeypatch.setattr(sending, "_check_again", slow_check_again)
+        decide_only()
+        notifications_send(list(Notification.objects.values_list("pk", flat=True)))
+
+    assert Notification.objects.get().claimed_at == RUN_DAY + dt.timedelta(minutes=3)
+
+
+def test_the_sending_tasks_time_out_before_their_claims_go_stale():
+    from compliance.tasks import send_due_notifications_task, send_notifications_task
+
+    for task in (send_notifications_task, send_due_notifications_task):
+        assert task.soft_time_limit < task.time_limit < STALE_CLAIM.total_seconds()
+
+
+@pytest.mark.parametrize(
+    ("attempts_before", "state"), [(MAX_ATTEMPTS - 2, State.PENDING), (MAX_ATTEMPTS - 1, State.FAILED)]
+)
+def test_a_claim_that_goes_stale_counts_as_an_attempt(expired_learner, attempts_before, state):
+    with at(RUN_DAY) as traveller:
+        decide_only()
+        Notification.objects.update(attempts=attempts_before)
+        sending._claim(list(Notification.objects.values_list("pk", flat=True)))  # then the sender dies
+        traveller.shift(STALE_CLAIM + dt.timedelta(seconds=1))
+        released = release_stale_claims()
+
+    row = Notification.objects.get()
+    assert released == 1
+    assert (row.state, row.attempts, row.claim_token) == (state, attempts_before + 1, "")
+    assert row.last_error == ("" if state == State.PENDING else STALE_CLAIM_ERROR)
+
+
+def test_a_row_whose_sender_keeps_dying_ends_failed(expired_learner):
+    with at(RUN_DAY) as traveller:
+        decide_only()
+        ids = list(Notification.objects.values_list("pk", flat=True))
+        for _ in range(MAX_ATTEMPTS):
+            assert sending._claim(ids)  # the sender dies each time
+            traveller.shift(STALE_CLAIM + dt.timedelta(seconds=1))
+            release_stale_claims()
+        assert send_due_notifications().sent == 0
+
+    row = Notification.objects.get()
+    assert (row.state, row.attempts, row.last_error) == (State.FAILED, MAX_ATTEMPTS, STALE_CLAIM_ERROR)
+    assert mail.outbox == []
+
+
 # --- send_notifications ----------------------------------------------------------------------
 
 
@@ -228,14 +313,18 @@ def test_send_notifications_writes_the_emails_with_the_file_backend(settings, tm
 def test_send_notifications_dry_run_prints_and_writes_nothing(settings, tmp_path, expired_learner, capsys):
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path)
+    UserFactory(email="alice@example.com", is_superuser=True)  # an admin: the admin digest is decided too
 
     with at(RUN_DAY):
         call_command("send_notifications", "--dry-run")
 
     out = capsys.readouterr().out
     assert "Would decide: Expired to ada@example.com about Fire Safety" in out
-    assert "1 email(s) would be decided" in out
+    assert "Would decide: Admin digest to alice@example.com" in out
+    assert "2 email(s) would be decided" in out
     assert not Notification.objects.exists()
+    assert not DigestSnapshot.objects.exists()
+    assert not DigestWeek.objects.exists()
     assert list(tmp_path.iterdir()) == []
 
 

@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from compliance.models import AuditEvent, Notification, NotificationKind
+from compliance.notifications.log import requirement_choices
 from tests.factories import CompletionFactory, LearnerFactory, RequirementFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,27 @@ def test_turning_learner_emails_on_first_says_how_many_learners_will_be_emailed(
     requirement.refresh_from_db()
     assert requirement.notify_learners is False
     assert not AuditEvent.objects.filter(action="requirement.notifications").exists()
+
+
+def test_the_count_shown_uses_the_reminder_settings_posted_with_it(admin_client):
+    requirement = RequirementFactory(name="Fire Safety")
+    for _ in range(3):
+        LearnerFactory()  # Not Started: only a reminder would email them
+
+    response = admin_client.post(settings_url(requirement), form(notify_learners="on", reminder_every_days="0"))
+
+    assert "This will email 0 learners now." in response.content.decode()
+
+
+def test_after_the_nightly_hour_the_count_is_as_of_tomorrows_run(admin_client, settings):
+    settings.NOTIFY_HOUR = 7  # TODAY is 09:00 in the org's zone (UTC): the next run is tomorrow
+    requirement = RequirementFactory(name="Fire Safety", valid_days=365, warning_days=30)
+    # Compliant today; Expiring Soon from tomorrow (expires 31 Dec 2026, 30 days' warning).
+    CompletionFactory(learner=LearnerFactory(), course=requirement.course, day=dt.date(2025, 12, 31))
+
+    response = admin_client.post(settings_url(requirement), form(notify_learners="on"))
+
+    assert "This will email 1 learner now." in response.content.decode()
 
 
 def test_confirming_the_count_turns_emails_on_and_is_audited(admin_client, requirement):
@@ -221,6 +243,21 @@ def test_an_invalid_export_filter_is_a_400_saying_why(auditor, requirement):
 BEFORE = 3
 #: SAVEPOINT, UPDATE django_session, RELEASE SAVEPOINT
 AFTER = 3
+
+
+def test_the_requirement_filter_lists_each_requirement_once_by_its_latest_name(django_assert_num_queries):
+    fire, privacy = RequirementFactory(name="Fire Safety"), RequirementFactory(name="Data Privacy")
+    with time_machine.travel(TODAY - dt.timedelta(days=1), tick=False):
+        outbox_row(fire, 1, requirement_name="Fire Drill")
+    for n in range(2, 5):
+        outbox_row(fire, n)
+        outbox_row(privacy, n)
+    outbox_row(None, 9, kind=NotificationKind.ADMIN_DIGEST)
+
+    with django_assert_num_queries(1):
+        choices = requirement_choices()
+
+    assert choices == [(privacy.pk, "Data Privacy"), (fire.pk, "Fire Safety")]
 
 
 @pytest.mark.parametrize("rows", [3, 60])

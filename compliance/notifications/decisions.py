@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from compliance.dates import org_timezone
 from compliance.models import Enrollment, Notification, NotificationKind, Requirement
 from compliance.rules import filter_status, learner_statuses
 from compliance.statuses import Status
@@ -131,12 +133,21 @@ def _learner_row(requirement, kind, learner_id, email, cycle, today, ordinal=0) 
     )
 
 
-def learners_to_email_now(requirement: Requirement, *, today: dt.date) -> int:
-    """How many learners the next run would email if ``notify_learners`` were on
-    ("This will email N learners now"); nothing is written. Three queries."""
+def next_run_day(now: dt.datetime | None = None) -> dt.date:
+    """The org day of the next nightly run: today until ``NOTIFY_HOUR``, then tomorrow."""
+    local = timezone.localtime(now or timezone.now(), org_timezone())
+    return local.date() + dt.timedelta(days=1 if local.hour >= settings.NOTIFY_HOUR else 0)
+
+
+def learners_to_email_now(requirement: Requirement, *, today: dt.date, changes: dict | None = None) -> int:
+    """How many learners the run on ``today`` would email if ``notify_learners``
+    were on, with the other settings in ``changes`` (as posted) applied ("This
+    will email N learners now"); nothing is written. Three queries."""
     proposed = Requirement(
         **{f.attname: getattr(requirement, f.attname) for f in Requirement._meta.concrete_fields},
     )
+    for name, value in (changes or {}).items():
+        setattr(proposed, name, value)
     proposed.notify_learners = True
     proposed._prefetched_objects_cache = getattr(requirement, "_prefetched_objects_cache", {})
     return len({row.learner_id for row in learner_emails_due(proposed, today=today)})

@@ -3,8 +3,10 @@ direct reports who need training; to each Admin, the counts per status of
 every requirement with digests on and the change since the last digest.
 
 A digest's week starts on the organisation's Monday (``TIME_ZONE``); the
-first run of the week decides it (a missed Monday is caught up by the next
-run), and the outbox key (recipient, kind, week) sends it once. What a digest
+first run of the week decides it and records that in ``DigestWeek``, even
+when it found nobody to tell, so later runs of the week decide nothing (a
+week whose Monday had no run is caught up by its first run). The outbox key
+(recipient, kind, week) sends each digest once. What a digest
 lists is stored in the outbox row as decided, so a retry sends the same email.
 """
 
@@ -12,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import JSONField, OuterRef, Q, Subquery
+from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import DigestSnapshot, Notification, NotificationKind, Requirement
+from compliance.models import DigestSnapshot, DigestWeek, Learner, Notification, NotificationKind, Requirement
 from compliance.roles import ADMINS_GROUP
 from compliance.rules import learner_statuses, status_counts_by_requirement
 from compliance.statuses import STATUS_LABELS, Status
@@ -36,23 +39,35 @@ def digest_requirements() -> list[Requirement]:
     return list(Requirement.objects.filter(digests=True).select_related("course").prefetch_related("course_history"))
 
 
-def _week_decided(kind: str, week: dt.date) -> bool:
-    return Notification.objects.filter(kind=kind, cycle=week.isoformat()).exists()
+def week_to_decide(kind: str, today: dt.date, *, dry_run: bool = False) -> dt.date | None:
+    """The Monday of this week if no earlier run decided its digests of ``kind``
+    (recorded now, in the run's transaction, unless on a dry run); else ``None``."""
+    week = week_of(today)
+    if DigestWeek.objects.filter(kind=kind, week=week).exists():
+        return None
+    if not dry_run:
+        DigestWeek.objects.bulk_create([DigestWeek(kind=kind, week=week)], ignore_conflicts=True)
+    return week
 
 
-def manager_digests_due(requirements: list[Requirement], *, today: dt.date) -> list[Notification]:
+def manager_digests_due(
+    requirements: list[Requirement], *, today: dt.date, dry_run: bool = False
+) -> list[Notification]:
     """One digest per manager with at least one direct report in scope who is
     Expiring Soon, Expired or Not Started, per requirement; one query per
-    requirement, none once this week's digests are decided."""
-    week = week_of(today)
-    if not requirements or _week_decided(NotificationKind.MANAGER_DIGEST, week):
+    requirement, none once this week's digests are decided. A manager address
+    that belongs to a deactivated learner gets none."""
+    week = week_to_decide(NotificationKind.MANAGER_DIGEST, today, dry_run=dry_run)
+    if week is None or not requirements:
         return []
+    deactivated_manager = Learner.objects.filter(active=False, email__iexact=OuterRef("manager_email"))
     reports: dict[str, list[dict]] = defaultdict(list)
     for requirement in requirements:
         rows = (
             learner_statuses(requirement, today)
             .filter(status__in=NEEDS_TRAINING)
             .exclude(manager_email="")
+            .exclude(Exists(deactivated_manager))
             .values_list("manager_email", "first_name", "last_name", "email", "status", "expires_on")
         )
         by_manager: dict[str, list[dict]] = defaultdict(list)
@@ -63,6 +78,7 @@ def manager_digests_due(requirements: list[Requirement], *, today: dt.date) -> l
                     "email": email,
                     "status": STATUS_LABELS[status],
                     "expires_on": expires_on.isoformat() if expires_on else "",
+                    "report_path": person_report_path(requirement.pk, status, email),
                 }
             )
         for manager, learners in by_manager.items():
@@ -83,9 +99,11 @@ def admin_digests_due(requirements: list[Requirement], *, today: dt.date, dry_ru
     """One digest per Admin: each requirement's counts as of the first run of
     the week, and the change since the previous snapshot. The snapshot of the
     week is stored here (not on a dry run) and kept, whatever later runs see."""
-    week = week_of(today)
+    week = week_to_decide(NotificationKind.ADMIN_DIGEST, today, dry_run=dry_run)
+    if week is None or not requirements:
+        return []
     admins = admin_recipients()
-    if not admins or not requirements or _week_decided(NotificationKind.ADMIN_DIGEST, week):
+    if not admins:
         return []
     counts = {
         pk: {s.value: c[s] for s in Status} for pk, c in status_counts_by_requirement(requirements, today).items()
@@ -137,6 +155,12 @@ def _requirement_entry(requirement: Requirement, **more) -> dict:
         "report_path": reverse("requirement_report", args=[requirement.pk]),
         **more,
     }
+
+
+def person_report_path(requirement_id: int, status: str, email: str) -> str:
+    """The requirement's Report on the learner's status tab, searched for them."""
+    query = urlencode({"status": status, "q": email})
+    return f"{reverse('requirement_report', args=[requirement_id])}?{query}"
 
 
 def _digest_row(kind: str, recipient: str, week: dt.date, today: dt.date, context: dict) -> Notification:

@@ -80,13 +80,20 @@ def digest_message(notification: Notification, connection=None) -> EmailMultiAlt
         entry
         | {
             "report_url": settings.SITE_URL.rstrip("/") + entry["report_path"],
-            "learners": [person | {"when": _when(person)} for person in entry.get("learners", [])],
+            "learners": [
+                person | {"when": _when(person), "report_url": _url(person)} for person in entry.get("learners", [])
+            ],
         }
         for entry in notification.context["requirements"]
     ]
     context = {"week": day(dt.date.fromisoformat(notification.context["week"])), "requirements": requirements}
     template = "manager_digest" if notification.kind == NotificationKind.MANAGER_DIGEST else "admin_digest"
     return _message(notification, digest_subject(notification), template, context, connection)
+
+
+def _url(person: dict) -> str:
+    """The person's link to the Report ("" in a digest decided before links were per person)."""
+    return settings.SITE_URL.rstrip("/") + person["report_path"] if person.get("report_path") else ""
 
 
 def _when(person: dict) -> str:

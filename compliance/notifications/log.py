@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from compliance.dates import org_timezone
 from compliance.exports import protect_text
@@ -48,12 +48,21 @@ def filter_notifications(rows: QuerySet[Notification], filters: NotificationFilt
 
 
 def requirement_choices() -> list[tuple[int, str]]:
-    """The requirements the outbox mentions, by the name its latest row recorded (one query)."""
-    names: dict[int, str] = {}
-    rows = Notification.objects.exclude(requirement_id=0).order_by("requirement_id", "decided_at")
-    for requirement_id, name in rows.values_list("requirement_id", "requirement_name"):
-        names[requirement_id] = name
-    return sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
+    """The requirements the outbox mentions, by the name its latest row recorded:
+    one query, one row per requirement (grouped in the database)."""
+    latest_name = (
+        Notification.objects.filter(requirement_id=OuterRef("requirement_id"))
+        .order_by("-decided_at", "-id")
+        .values("requirement_name")[:1]
+    )
+    rows = (
+        Notification.objects.exclude(requirement_id=0)
+        .order_by()
+        .values("requirement_id")
+        .annotate(latest=Max("decided_at"), name=Subquery(latest_name))
+        .values_list("requirement_id", "name")
+    )
+    return sorted(rows, key=lambda item: (item[1].lower(), item[0]))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def notifications_decide(*, today: dt.date, dry_run: bool = False) -> list[Notif
     for requirement in requirements:
         decided += learner_emails_due(requirement, today=today)
     with_digests = digest_requirements()
-    decided += manager_digests_due(with_digests, today=today)
+    decided += manager_digests_due(with_digests, today=today, dry_run=dry_run)
     decided += admin_digests_due(with_digests, today=today, dry_run=dry_run)
     return decided
 

@@ -7,6 +7,12 @@ since become Compliant, left the scope or been deactivated (or whose
 requirement is gone or no longer notifies) is dropped with the reason. A
 failed send is retried after 1, 2, 4 and 8 minutes; the fifth failure leaves
 the row ``failed``, with its last error, for the admin and the portal log.
+
+Each row's claim is renewed (``claimed_at``) just before it is sent, and only
+while the claim is still this sender's, so a sender whose claim was released
+as stale skips the row rather than sending it a second time. The sending
+tasks' time limits are below ``STALE_CLAIM``. A claim that goes stale counts
+as an attempt: the row whose sender keeps dying ends ``failed`` too.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail import get_connection
 from django.db.models import F
 from django.utils import timezone
@@ -33,8 +40,10 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: Minutes to wait after the n-th failed attempt (the fifth is final).
 BACKOFF_MINUTES = (1, 2, 4, 8)
-#: A claim older than this is taken to belong to a sender that died mid-batch.
+#: A claim older than this is taken to belong to a sender that died mid-batch;
+#: kept above the sending tasks' hard time limit (``compliance.tasks``).
 STALE_CLAIM = dt.timedelta(minutes=15)
+STALE_CLAIM_ERROR = "The sender stopped while sending."
 SEND_BATCH = 100
 ERROR_MAX = 1000
 
@@ -70,12 +79,15 @@ def due_notification_ids(now: dt.datetime | None = None) -> list[int]:
 
 
 def release_stale_claims(now: dt.datetime | None = None) -> int:
-    """Rows claimed by a sender that never finished go back to pending. (Such a
-    row may have been sent just before the sender died: at least once, then.)"""
+    """Rows claimed by a sender that never finished go back to pending, or are
+    left ``failed`` once their claims used up the attempts. (Such a row may have
+    been sent just before the sender died: at least once, then.)"""
     now = now or timezone.now()
-    return Notification.objects.filter(state=State.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        state=State.PENDING, claim_token=""
+    stale = Notification.objects.filter(state=State.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    failed = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+        state=State.FAILED, claim_token="", last_error=STALE_CLAIM_ERROR
     )
+    return failed + stale.update(state=State.PENDING, claim_token="")
 
 
 def notifications_send(ids: list[int]) -> SendResult:
@@ -122,12 +134,16 @@ def _send_batch(ids: list[int]) -> SendResult:
         return result
     try:
         for row in to_send:
+            if not _renew_claim(row):
+                continue
             try:
                 if row.pk in facts:
                     message = learner_message(row, facts[row.pk], connection)
                 else:
                     message = digest_message(row, connection)
                 message.send()
+            except SoftTimeLimitExceeded:
+                raise  # the task is out of time: the row's claim goes stale and is retried
             except Exception as error:  # recorded on the row and retried
                 _record_failure(row, error, result)
             else:
@@ -136,6 +152,16 @@ def _send_batch(ids: list[int]) -> SendResult:
     finally:
         _close_quietly(connection)
     return result
+
+
+def _renew_claim(row: Notification) -> bool:
+    """Whether the row is still this sender's to send (its claim renewed now)."""
+    renewed = Notification.objects.filter(pk=row.pk, claim_token=row.claim_token, state=State.SENDING).update(
+        claimed_at=timezone.now()
+    )
+    if not renewed:
+        logger.warning("notification %s is no longer this sender's claim; not sent", row.pk)
+    return bool(renewed)
 
 
 def _close_quietly(connection) -> None:

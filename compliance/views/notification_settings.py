@@ -1,6 +1,7 @@
 """The Notifications section of a requirement's Settings (Admins only). Turning
-``notify_learners`` on first shows how many learners the next run will email,
-and saves only once that is confirmed: a plain form, with or without JavaScript."""
+``notify_learners`` on first shows how many learners the next nightly run will
+email with the settings as posted, and saves only once that is confirmed: a
+plain form, with or without JavaScript."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from compliance.dates import org_today
 from compliance.notification_forms import NotificationSettingsForm
-from compliance.notifications.decisions import learners_to_email_now
+from compliance.notifications.decisions import learners_to_email_now, next_run_day
 from compliance.notifications.preferences import requirement_notifications_update, turns_notifications_on
 from compliance.selectors import requirement_for_page
 from compliance.views.access import admin_view
@@ -26,7 +26,7 @@ def requirement_notification_settings(request, pk: int):
         return render_settings(request, requirement, notifications_form=form)
     changes = form.settings()
     if turns_notifications_on(requirement, changes):
-        count = learners_to_email_now(requirement, today=org_today())
+        count = learners_to_email_now(requirement, today=next_run_day(), changes=changes)
         # The admin confirms the number they saw; a different number now asks again.
         if request.POST.get("confirm_emails") != str(count):
             return render_settings(request, requirement, notifications_form=form, emails_now=count)
