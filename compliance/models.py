@@ -294,7 +294,7 @@ class FactsClock(models.Model):
     ``course:<id>`` (its completions, and its begun open enrollments),
     ``group:<id>`` (its memberships), ``learners`` (learners added, removed,
     activated or deactivated) and ``requirement:<id>`` (its course, target or
-    course history). Written only by database triggers (migration 0007), so
+    course history). Written only by database triggers (migration 0008), so
     that no write path, the admin and raw SQL included, can forget it."""
 
     key = models.CharField(max_length=40, primary_key=True)

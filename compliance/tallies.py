@@ -6,7 +6,7 @@ begun (``rules.STATUS_BY_KEY``). Facts change only through writes, never
 through time, so the recompute stores, per requirement, how many learners in
 scope share each (C, begun) (``RequirementTally``), beside the sum of the
 facts clock it read before gathering the facts (``TallyStamp``). Database
-triggers bump the clock of every source a write touches (migration 0007). A
+triggers bump the clock of every source a write touches (migration 0008). A
 page then reads the counts of a requirement from its tallies, as of today,
 only when the requirement's clock sum still equals its stamp: the facts have
 not changed since, so the counts are what the live rules give. Otherwise the

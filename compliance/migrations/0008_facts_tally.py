@@ -140,7 +140,7 @@ def drop_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0006_audit_append_only"),
+        ("compliance", "0007_notification_fixes"),
     ]
 
     operations = [
