@@ -18,9 +18,10 @@ from django.utils.text import slugify
 
 from compliance.dates import org_date_of
 from compliance.models import LearnerGroup, Membership, Requirement
-from compliance.rules import filter_status, learner_statuses
+from compliance.rules import filter_status
 from compliance.selectors import in_report_order, search_learners
 from compliance.statuses import STATUS_LABELS, Status
+from compliance.tallies import learner_statuses_for_pages
 
 BOM = "\ufeff"
 #: A text cell starting with one of these is run as a formula by spreadsheet programs.
@@ -145,7 +146,7 @@ def group_names(ids: str | None, names: dict[int, str]) -> str:
 def report_export_learners(requirement: Requirement, today: dt.date, *, status: Status | None, query: str) -> QuerySet:
     """The learners of the Report tab (``status``, or everyone in scope when
     ``None``) matching the search, in report order, as value tuples."""
-    learners = search_learners(learner_statuses(requirement, today), query)
+    learners = search_learners(learner_statuses_for_pages(requirement, today), query)
     if status is not None:
         learners = filter_status(learners, status)
     return (

@@ -18,11 +18,10 @@ from compliance.rules import (
     StatusCounts,
     count_statuses,
     filter_status,
-    learner_statuses,
     status_rows,
 )
 from compliance.statuses import Status
-from compliance.tallies import status_counts, tally_is_fresh
+from compliance.tallies import learner_statuses_for_pages, status_counts, tally_is_fresh
 
 REPORT_PAGE_SIZE = 50
 
@@ -164,7 +163,7 @@ def report_page(
 ) -> ReportPage:
     """One page of a Report tab: the tab counts (search applied), then the
     tab's learners in report order with their groups. Three SQL queries."""
-    learners = search_learners(learner_statuses(requirement, today), query)
+    learners = search_learners(learner_statuses_for_pages(requirement, today), query)
     counts = count_statuses(learners) if query.strip() else status_counts([requirement], today)[requirement.pk]
     number, page_count = clamp_page(page, counts[status], page_size)
     offset = (number - 1) * page_size

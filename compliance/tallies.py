@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import BooleanField
+from django.db.models import BooleanField, F, FilteredRelation, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from compliance.models import Requirement
-from compliance.rules import STATUS_BY_KEY, StatusCounts, status_counts_by_requirement
+from compliance.models import Learner, Requirement
+from compliance.rules import STATUS_BY_KEY, StatusCounts, learner_statuses, status_counts_by_requirement, with_statuses
 from compliance.statuses import Status
 
 LEARNERS_KEY = "learners"
@@ -155,3 +155,38 @@ def status_counts(requirements: list[Requirement], today: dt.date) -> dict[int, 
     if live:
         counts |= status_counts_by_requirement(live, today)
     return counts
+
+
+def stored_learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
+    """``rules.learner_statuses`` with the latest qualifying completion day read
+    from the recompute's stored state instead of computed from the completions.
+    Exact only while the requirement's tallies are (the same recompute wrote
+    both, from the same facts): use ``learner_statuses_for_pages``."""
+    facts = (
+        Learner.objects.annotate(
+            stored=FilteredRelation(
+                "requirement_states", condition=Q(requirement_states__requirement_id=requirement.pk)
+            ),
+            open_enrollment=FilteredRelation(
+                "enrollments",
+                condition=Q(enrollments__course_id=requirement.course_id, enrollments__completed_at__isnull=True),
+            ),
+        )
+        .filter(stored__learner_id__isnull=False)
+        .annotate(
+            last_completed_on=F("stored__last_completed_on"),
+            open_enrolled_at=F("open_enrollment__enrolled_at"),
+            open_started_at=F("open_enrollment__started_at"),
+            open_progress=F("open_enrollment__progress"),
+        )
+    )
+    return with_statuses(facts, requirement, today)
+
+
+def learner_statuses_for_pages(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
+    """Every learner in scope with their facts and status as of ``today``: from
+    the stored state when the requirement (annotated ``tally_fresh``) is
+    tallied exactly, by the live rules otherwise. Same annotations either way."""
+    if getattr(requirement, "tally_fresh", False):
+        return stored_learner_statuses(requirement, today)
+    return learner_statuses(requirement, today)
