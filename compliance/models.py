@@ -315,9 +315,6 @@ class RequirementTally(models.Model):
     begun = models.SmallIntegerField(help_text="1 when the open enrollment in the current course has started.")
     learners = models.IntegerField()
 
-    class Meta:
-        indexes = [models.Index(fields=["requirement", "last_completed_on"], name="tally_requirement_idx")]
-
     def __str__(self) -> str:
         return f"{self.requirement_id}: {self.learners} on {self.last_completed_on} ({self.begun})"
 

@@ -186,9 +186,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "indexes": [models.Index(fields=["requirement", "last_completed_on"], name="tally_requirement_idx")],
-            },
         ),
         migrations.RunPython(create_triggers, drop_triggers),
     ]
