@@ -20,12 +20,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import BooleanField, F, FilteredRelation, Q, QuerySet
+from django.db.models import BooleanField, Case, DateField, F, FilteredRelation, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from compliance.models import Learner, Requirement
-from compliance.rules import STATUS_BY_KEY, StatusCounts, learner_statuses, status_counts_by_requirement, with_statuses
+from compliance.rules import (
+    STATUS_BY_KEY,
+    StatusCounts,
+    in_scope,
+    latest_completion_day,
+    learner_statuses,
+    status_counts_by_requirement,
+    with_statuses,
+)
 from compliance.statuses import Status
 
 LEARNERS_KEY = "learners"
@@ -121,9 +129,17 @@ def _band_case(requirements: list[Requirement], today: dt.date) -> tuple[str, li
     return "CASE WHEN t.last_completed_on IS NULL THEN -1 " + "".join(whens) + "ELSE 0 END", params
 
 
+_FRESH = (
+    "EXISTS (SELECT 1 FROM compliance_tallystamp s WHERE s.requirement_id = compliance_requirement.id "
+    f"AND (s.requirement_version, s.clock_sum) = ({_PAGE_CLOCK}))"
+)
+
+
 def tallied_counts(requirements: list[Requirement], today: dt.date) -> dict[int, StatusCounts]:
-    """Counts per status as of ``today`` from the tallies of ``requirements``
-    (which the caller found fresh with ``tally_is_fresh``); one SQL query."""
+    """Counts per status as of ``today`` from the tallies of those of
+    ``requirements`` whose tallies are exact when this one SQL query runs (it
+    tests the stamps itself, in its own snapshot); the others are left out,
+    for the caller to count live."""
     if not requirements:
         return {}
     band, params = _band_case(requirements, today)
@@ -131,16 +147,21 @@ def tallied_counts(requirements: list[Requirement], today: dt.date) -> dict[int,
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
+            "WITH fresh AS (SELECT compliance_requirement.id FROM compliance_requirement "
+            f"WHERE compliance_requirement.id IN ({placeholders}) AND {_FRESH}) "
             f"SELECT t.requirement_id, ({band}) * 2 + t.begun AS status_key, SUM(t.learners) "
-            f"FROM compliance_requirementtally t WHERE t.requirement_id IN ({placeholders}) "
-            "GROUP BY t.requirement_id, status_key",
-            [*params, *ids],
+            "FROM compliance_requirementtally t WHERE t.requirement_id IN (SELECT id FROM fresh) "
+            "GROUP BY t.requirement_id, status_key "
+            "UNION ALL SELECT id, NULL, 0 FROM fresh",
+            [*ids, *params],
         )
         rows = cursor.fetchall()
-    found: dict[int, dict[Status, int]] = {pk: {} for pk in ids}
+    found: dict[int, dict[Status, int]] = {}
     for requirement_id, key, learners in rows:
-        status = STATUS_BY_KEY[key]
-        found[requirement_id][status] = found[requirement_id].get(status, 0) + int(learners)
+        counts = found.setdefault(requirement_id, {})
+        if key is not None:
+            status = STATUS_BY_KEY[key]
+            counts[status] = counts.get(status, 0) + int(learners)
     return {pk: StatusCounts({s: counts.get(s, 0) for s in Status}) for pk, counts in found.items()}
 
 
@@ -150,18 +171,33 @@ def status_counts(requirements: list[Requirement], today: dt.date) -> dict[int, 
     from the live rules otherwise. One query for the tallied ones, and the live
     rules' queries for the rest."""
     fresh = [requirement for requirement in requirements if getattr(requirement, "tally_fresh", False)]
-    live = [requirement for requirement in requirements if not getattr(requirement, "tally_fresh", False)]
     counts = tallied_counts(fresh, today)
-    if live:
+    live = [requirement for requirement in requirements if requirement.pk not in counts]
+    if live:  # stale, or changed since the page read its requirements
         counts |= status_counts_by_requirement(live, today)
     return counts
 
 
+def _tallied_now(requirement: Requirement) -> RawSQL:
+    """SQL, independent of the row: the requirement's tallies are exact in this
+    statement's snapshot."""
+    return RawSQL(  # noqa: S611 (constant SQL, the id as a parameter)
+        "EXISTS (SELECT 1 FROM compliance_tallystamp s JOIN compliance_requirement r ON r.id = s.requirement_id "
+        "WHERE s.requirement_id = %s AND (s.requirement_version, s.clock_sum) = "
+        f"({_clock_sql('r.id', 'r.course_id', 'r.target_group_id')}))",
+        [requirement.pk],
+        output_field=BooleanField(),
+    )
+
+
 def stored_learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learner]:
     """``rules.learner_statuses`` with the latest qualifying completion day read
-    from the recompute's stored state instead of computed from the completions.
-    Exact only while the requirement's tallies are (the same recompute wrote
-    both, from the same facts): use ``learner_statuses_for_pages``."""
+    from the recompute's stored state, where the completions would be probed
+    per learner. The query itself tests that the stored facts are exact (the
+    same recompute wrote them and the tallies) in its own snapshot, and falls
+    back to the live facts and scope when they are not: its rows are the live
+    rules' rows either way, however the data changed since the page began."""
+    tallied = _tallied_now(requirement)
     facts = (
         Learner.objects.annotate(
             stored=FilteredRelation(
@@ -172,9 +208,13 @@ def stored_learner_statuses(requirement: Requirement, today: dt.date) -> QuerySe
                 condition=Q(enrollments__course_id=requirement.course_id, enrollments__completed_at__isnull=True),
             ),
         )
-        .filter(stored__learner_id__isnull=False)
+        .filter(Q(tallied, stored__learner_id__isnull=False) | (~Q(tallied) & in_scope(requirement)))
         .annotate(
-            last_completed_on=F("stored__last_completed_on"),
+            last_completed_on=Case(
+                When(tallied, then=F("stored__last_completed_on")),
+                default=latest_completion_day(requirement),
+                output_field=DateField(),
+            ),
             open_enrolled_at=F("open_enrollment__enrolled_at"),
             open_started_at=F("open_enrollment__started_at"),
             open_progress=F("open_enrollment__progress"),

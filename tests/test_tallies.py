@@ -27,6 +27,7 @@ from compliance.models import (
 from compliance.recompute import requirement_recompute
 from compliance.rules import learner_statuses, requirement_status_counts, status_rows
 from compliance.selectors import in_report_order
+from compliance.statuses import Status
 from compliance.tallies import learner_statuses_for_pages, status_counts, stored_learner_statuses, tally_is_fresh
 from tests.factories import (
     CompletionFactory,
@@ -173,6 +174,33 @@ def _write(world, change: str) -> None:
             )
         case "target changed":
             Requirement.objects.filter(pk=requirement.pk).update(target_group=world["other_group"])
+        case "learner deleted":
+            Learner.objects.filter(pk=other.pk).delete()
+        case "membership moved to another group":
+            Membership.objects.filter(learner=learner, group=world["group"]).update(group=world["other_group"])
+        case "course history moved":
+            history = RequirementCourseHistory.objects.create(
+                requirement=requirement,
+                course=world["other_course"],
+                mapped_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+                swapped_out_at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC),
+            )
+            requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+            RequirementCourseHistory.objects.filter(pk=history.pk).update(
+                swapped_out_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+            )
+        case "completion moved in time":
+            Completion.objects.filter(learner=learner).update(completed_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        case "begun enrollment moved to another course":
+            enrollment = EnrollmentFactory(
+                learner=other, course=world["course"], started_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+            )
+            requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+            Enrollment.objects.filter(pk=enrollment.pk).update(course=world["other_course"])
+        case "many rows updated at once":
+            CompletionFactory(learner=other, course=world["course"], day=TODAY - dt.timedelta(days=400))
+            requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+            Completion.objects.filter(course=world["course"]).update(completed_on=TODAY - dt.timedelta(days=2))
         case "raw SQL completion":
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -206,6 +234,12 @@ def _write(world, change: str) -> None:
         "course swapped",
         "course history written",
         "target changed",
+        "learner deleted",
+        "membership moved to another group",
+        "course history moved",
+        "completion moved in time",
+        "begun enrollment moved to another course",
+        "many rows updated at once",
         "raw SQL completion",
     ],
 )
@@ -249,7 +283,13 @@ def _harmless(world, change: str) -> None:
 
 @pytest.mark.parametrize(
     "change",
-    ["another course completed", "enrolled, not begun", "renamed", "another group's member"],
+    [
+        "another course completed",
+        "enrolled, not begun",
+        "progress of a begun enrollment",
+        "renamed",
+        "another group's member",
+    ],
 )
 def test_a_write_that_cannot_change_a_status_keeps_the_tallies(world, change):
     requirement = world["requirement"]
@@ -259,6 +299,20 @@ def test_a_write_that_cannot_change_a_status_keeps_the_tallies(world, change):
         counts_as_pages_read_them(requirement, TODAY).by_status
         == requirement_status_counts(requirement, TODAY).by_status
     )
+
+
+def test_a_write_after_the_page_found_the_tallies_exact_is_still_seen(world):
+    """The page reads its requirement (fresh), then a write commits, then the page
+    counts and reads its rows: both queries test the stamps again themselves."""
+    requirement = annotated(world["requirement"])
+    assert requirement.tally_fresh
+    CompletionFactory(learner=world["inside"][1], course=world["course"], day=TODAY)
+    live_counts = requirement_status_counts(requirement, TODAY).by_status
+    assert status_counts([requirement], TODAY)[requirement.pk].by_status == live_counts
+    assert rows_of(learner_statuses_for_pages(requirement, TODAY), TODAY) == rows_of(
+        learner_statuses(requirement, TODAY), TODAY
+    )
+    assert live_counts[Status.COMPLIANT] == 2
 
 
 def test_a_recompute_with_nothing_changed_writes_no_tally(world):
@@ -381,9 +435,9 @@ def test_pages_count_what_the_rules_say_whatever_was_written_since_the_recompute
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_write_committed_during_a_recompute_is_never_hidden_by_the_tallies():
-    """The write's transaction bumps the clock before the recompute reads it, but
-    commits only after the recompute gathered the facts without it: the stamp
-    then lags the clock, and pages count live."""
+    """A write in flight (not committed) while the recompute runs: the recompute
+    sees neither its completion nor its clock bump, and when it commits the
+    clock moves past the stamp, so pages count live."""
     from tests.pg import raw_connection
 
     course = CourseFactory()
@@ -422,3 +476,51 @@ def test_a_write_committed_during_a_recompute_is_never_hidden_by_the_tallies():
         == requirement_status_counts(requirement, TODAY).by_status
     )
     assert counts_as_pages_read_them(requirement, TODAY).total == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_recompute_reads_the_clock_before_the_facts(monkeypatch):
+    """A write that commits just before the recompute reads the clock is in the
+    facts it gathers next; were the clock read after the facts, this write would
+    fall between the two and the tallies would look exact without it."""
+    from compliance import recompute as recompute_module
+    from tests.pg import raw_connection
+
+    course = CourseFactory()
+    requirement = RequirementFactory(course=course)
+    learner = LearnerFactory()
+    requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+    original = recompute_module.read_clock
+
+    def commit_a_completion_then_read(cursor, requirement_id):
+        with raw_connection() as writer:
+            writer.execute(
+                "INSERT INTO compliance_completion (learner_id, course_id, completed_at, completed_on, source, "
+                "created_at) VALUES (%s, %s, now(), %s, 'import', now())",
+                [learner.pk, course.pk, TODAY],
+            )
+        return original(cursor, requirement_id)
+
+    monkeypatch.setattr(recompute_module, "read_clock", commit_a_completion_then_read)
+    requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+    monkeypatch.undo()
+
+    assert is_fresh(requirement)
+    assert counts_as_pages_read_them(requirement, TODAY)[Status.COMPLIANT] == 1
+    assert (
+        counts_as_pages_read_them(requirement, TODAY).by_status
+        == requirement_status_counts(requirement, TODAY).by_status
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # TRUNCATE refuses tables with pending (deferred) trigger events
+@pytest.mark.parametrize("table", ["compliance_membership", "compliance_factsclock"])
+def test_a_truncate_forgets_every_stamp(world, table):
+    requirement = world["requirement"]
+    assert is_fresh(requirement)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}")
+    assert not TallyStamp.objects.exists()
+    assert not is_fresh(requirement)

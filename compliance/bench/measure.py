@@ -25,7 +25,9 @@ from compliance.models import (
     EnrollmentSource,
     LearnerRequirementState,
     Requirement,
+    RequirementTally,
     StatusChange,
+    TallyStamp,
 )
 from compliance.recompute import recompute
 from compliance.roles import ADMINS_GROUP
@@ -114,7 +116,10 @@ def measure_floor(runs: int) -> tuple[Series, int]:
 def _forget_state() -> None:
     """Back to a database the recompute has never seen (runs are kept)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {StatusChange._meta.db_table}, {LearnerRequirementState._meta.db_table}")
+        cursor.execute(
+            f"TRUNCATE {StatusChange._meta.db_table}, {LearnerRequirementState._meta.db_table}, "
+            f"{RequirementTally._meta.db_table}, {TallyStamp._meta.db_table}"
+        )
 
 
 def measure_recompute(runs: int) -> dict:

@@ -38,6 +38,37 @@ SOURCES = [
     ),
 ]
 
+# Writes that fire no row trigger: a TRUNCATE of a source, or the clock losing
+# rows (which could bring a sum back to an old stamp's). Both forget every stamp,
+# so pages count live until the next recompute.
+FORGET_STAMPS = "DELETE FROM compliance_tallystamp"
+
+PG_FORGET = f"""
+CREATE OR REPLACE FUNCTION compliance_forget_tally_stamps() RETURNS trigger AS $$
+BEGIN
+    {FORGET_STAMPS};
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def _pg_forgetting():
+    statements = [PG_FORGET]
+    for table, *_ in SOURCES:
+        statements.append(
+            f"CREATE TRIGGER {table}_facts_truncate AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION compliance_forget_tally_stamps();"
+        )
+    statements.append(
+        f"CREATE TRIGGER {CLOCK}_forget AFTER DELETE OR TRUNCATE ON {CLOCK} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION compliance_forget_tally_stamps();"
+    )
+    return statements
+
+
+SQLITE_FORGETTING = [f"CREATE TRIGGER {CLOCK}_forget AFTER DELETE ON {CLOCK} BEGIN {FORGET_STAMPS}; END;"]
+
 PG_BUMP = f"""
 CREATE OR REPLACE FUNCTION compliance_bump_facts_clock(keys text[]) RETURNS void AS $$
     INSERT INTO {CLOCK} (key, version)
@@ -115,9 +146,9 @@ def _sqlite_create(table, key, counts, changed):
 def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        statements = [PG_BUMP] + [s for source in SOURCES for s in _pg_create(*source)]
+        statements = [PG_BUMP] + [s for source in SOURCES for s in _pg_create(*source)] + _pg_forgetting()
     elif vendor == "sqlite":
-        statements = [s for source in SOURCES for s in _sqlite_create(*source)]
+        statements = [s for source in SOURCES for s in _sqlite_create(*source)] + SQLITE_FORGETTING
     else:
         raise RuntimeError(f"no facts clock triggers for {vendor}")
     for statement in statements:
@@ -135,7 +166,13 @@ def drop_triggers(apps, schema_editor):
             else:
                 schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
     if vendor == "postgresql":
+        for table, *_ in SOURCES:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_facts_truncate ON {table}")
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {CLOCK}_forget ON {CLOCK}")
+        schema_editor.execute("DROP FUNCTION IF EXISTS compliance_forget_tally_stamps()")
         schema_editor.execute("DROP FUNCTION IF EXISTS compliance_bump_facts_clock(text[])")
+    else:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {CLOCK}_forget")
 
 
 class Migration(migrations.Migration):
