@@ -416,7 +416,7 @@ class AuditLogIsAppendOnly(Exception):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
-    """Refuses bulk UPDATE and DELETE (PostgreSQL's trigger refuses them too, migration 0005)."""
+    """Refuses bulk UPDATE and DELETE (PostgreSQL's trigger refuses them too, migration 0006)."""
 
     def update(self, **kwargs):
         raise AuditLogIsAppendOnly("audit events cannot be changed; record a correction as a new event")
