@@ -69,7 +69,8 @@ def test_no_template_has_inline_script_or_handlers(template):
 
 
 @pytest.mark.parametrize(
-    "attribute", ['<a onclick="x()">', '<div hx-on:click="x()">', '<div data-hx-on:click="x()">', "<b hx-on::after-swap='x'>"]
+    "attribute",
+    ['<a onclick="x()">', '<div hx-on:click="x()">', '<div data-hx-on:click="x()">', "<b hx-on::after-swap='x'>"],
 )
 def test_the_handler_scan_finds_every_kind_of_inline_handler(attribute):
     assert HANDLER_ATTRIBUTE.findall(attribute)
