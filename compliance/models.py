@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from compliance.statuses import Status
