@@ -64,8 +64,8 @@ def lockout_end(failures: list[dt.datetime], *, limit: int, window: dt.timedelta
     return end
 
 
-def _events(action: str, *, username: str, address: str, since: dt.datetime):
-    """Sign-in events of ``action`` after ``since``: for the username, and for the
+def sign_in_events(action: str, *, username: str, address: str, since: dt.datetime):
+    """Sign-in events of ``action`` from ``since`` on: for the username, and for the
     address (``None`` without one). Both lookups are indexed: (actor_label, at)
     and the address index of ``AuditEvent``."""
     recent = AuditEvent.objects.filter(action=action, at__gte=since)
@@ -79,7 +79,7 @@ def locked_until(*, username: str, address: str, now: dt.datetime | None = None)
     now = now or timezone.now()
     window = dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     lockout = dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    by_username, by_address = _events(FAILED, username=username, address=address, since=now - window - lockout)
+    by_username, by_address = sign_in_events(FAILED, username=username, address=address, since=now - window - lockout)
     checks = [(by_username, settings.LOGIN_FAILURES_PER_USERNAME)]
     if by_address is not None:
         checks.append((by_address, settings.LOGIN_FAILURES_PER_ADDRESS))
@@ -97,7 +97,7 @@ def refusal_recorded(*, username: str, address: str, until: dt.datetime) -> bool
     """Whether this lockout (ending at ``until``) already has a recorded refusal for
     the username or the address: only its first refusal is audited."""
     since = until - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    by_username, by_address = _events(REFUSED, username=username, address=address, since=since)
+    by_username, by_address = sign_in_events(REFUSED, username=username, address=address, since=since)
     return by_username.exists() or (by_address is not None and by_address.exists())
 
 

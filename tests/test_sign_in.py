@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from compliance.models import AuditEvent
-from compliance.sign_in import FAILED, LOCKED_OUT_MESSAGE, REFUSED, SIGNED_IN, _events, lockout_end
+from compliance.sign_in import FAILED, LOCKED_OUT_MESSAGE, REFUSED, SIGNED_IN, lockout_end, sign_in_events
 from tests.pg import backends_waiting_for_advisory_lock, raw_connection, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +232,7 @@ def test_the_next_lockout_records_its_first_refusal_again(client, admin_user, fr
 @pytest.mark.postgres
 @pytest.mark.parametrize("lookup", ["username", "address"])
 def test_the_lockout_lookups_can_use_an_index(lookup):
-    by_username, by_address = _events(FAILED, username="alice", address="203.0.113.7", since=NOW)
+    by_username, by_address = sign_in_events(FAILED, username="alice", address="203.0.113.7", since=NOW)
     queryset = by_username if lookup == "username" else by_address
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # the table is empty: ask what could be used
