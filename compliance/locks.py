@@ -48,3 +48,14 @@ def lock_requirement(requirement_id: int) -> None:
     if _has_advisory_locks():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_NAMESPACE + 1, requirement_id])
+
+
+def lock_sign_in(username: str) -> None:
+    """Wait for, then hold until the transaction ends, the sign-in lock of one
+    username (case-insensitive), so that its attempts are checked one at a time.
+    On SQLite the transaction's IMMEDIATE write lock serialises them instead."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_sign_in() must be called inside a transaction")
+    if _has_advisory_locks():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(lower(%s)))", [_NAMESPACE + 2, username])

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -416,7 +417,7 @@ class AuditLogIsAppendOnly(Exception):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
-    """Refuses bulk UPDATE and DELETE (PostgreSQL's trigger refuses them too, migration 0005)."""
+    """Refuses bulk UPDATE and DELETE (PostgreSQL's trigger refuses them too, migration 0006)."""
 
     def update(self, **kwargs):
         raise AuditLogIsAppendOnly("audit events cannot be changed; record a correction as a new event")
@@ -453,6 +454,13 @@ class AuditEvent(models.Model):
             # The audit log's filters by action and by actor.
             models.Index(fields=["action", "at"], name="audit_action_idx"),
             models.Index(fields=["actor_label", "at"], name="audit_actor_idx"),
+            # The sign-in throttle's lookups by client address (compliance/sign_in.py).
+            models.Index(
+                KeyTransform("address", "after"),
+                "at",
+                name="audit_sign_in_address_idx",
+                condition=models.Q(action__in=["auth.login_failed", "auth.login_refused"]),
+            ),
         ]
         ordering = ["-at", "-id"]
 

@@ -9,7 +9,13 @@ username, or ``LOGIN_FAILURES_PER_ADDRESS`` from one client address, within
 ``LOGIN_FAILURE_WINDOW_MINUTES``, every sign-in with that username or from that
 address is refused for ``LOGIN_LOCKOUT_MINUTES`` — before the password is
 checked, with the same message whether or not the account exists. Refusals do
-not count as failures, so a lockout ends on time even under attack.
+not count as failures, so a lockout ends on time even under attack, and only
+the first refusal of a lockout is recorded, so an attack cannot flood the log.
+
+Attempts for one username run one at a time (``lock_sign_in``: a PostgreSQL
+advisory lock held by the transaction around check, password test and record;
+SQLite's IMMEDIATE transactions serialise them), so parallel wrong passwords
+cannot get more than ``LOGIN_FAILURES_PER_USERNAME`` password tests.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.db import transaction
 from django.utils import timezone
 
 from compliance.audit import ACTOR_LABEL_MAX, audit_log
+from compliance.locks import lock_sign_in
 from compliance.models import AuditEvent
 
 SIGNED_IN = "auth.login"
@@ -56,21 +64,41 @@ def lockout_end(failures: list[dt.datetime], *, limit: int, window: dt.timedelta
     return end
 
 
+def sign_in_events(action: str, *, username: str, address: str, since: dt.datetime):
+    """Sign-in events of ``action`` from ``since`` on: for the username, and for the
+    address (``None`` without one). Both lookups are indexed: (actor_label, at)
+    and the address index of ``AuditEvent``."""
+    recent = AuditEvent.objects.filter(action=action, at__gte=since)
+    by_username = recent.filter(actor_label=_username_label(username))
+    by_address = recent.filter(after__address=address) if address else None
+    return by_username, by_address
+
+
 def locked_until(*, username: str, address: str, now: dt.datetime | None = None) -> dt.datetime | None:
     """When sign-in for ``username`` from ``address`` is allowed again, or ``None`` if it is now."""
     now = now or timezone.now()
     window = dt.timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     lockout = dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    recent = AuditEvent.objects.filter(action=FAILED, at__gt=now - window - lockout).order_by("at")
-    checks = [(recent.filter(actor_label=_username_label(username)), settings.LOGIN_FAILURES_PER_USERNAME)]
-    if address:
-        checks.append((recent.filter(after__address=address), settings.LOGIN_FAILURES_PER_ADDRESS))
+    by_username, by_address = sign_in_events(FAILED, username=username, address=address, since=now - window - lockout)
+    checks = [(by_username, settings.LOGIN_FAILURES_PER_USERNAME)]
+    if by_address is not None:
+        checks.append((by_address, settings.LOGIN_FAILURES_PER_ADDRESS))
     ends = [
-        lockout_end(list(failures.values_list("at", flat=True)), limit=limit, window=window, lockout=lockout)
+        lockout_end(
+            list(failures.order_by("at").values_list("at", flat=True)), limit=limit, window=window, lockout=lockout
+        )
         for failures, limit in checks
     ]
     ends = [end for end in ends if end is not None and end > now]
     return max(ends) if ends else None
+
+
+def refusal_recorded(*, username: str, address: str, until: dt.datetime) -> bool:
+    """Whether this lockout (ending at ``until``) already has a recorded refusal for
+    the username or the address: only its first refusal is audited."""
+    since = until - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    by_username, by_address = sign_in_events(REFUSED, username=username, address=address, since=since)
+    return by_username.exists() or (by_address is not None and by_address.exists())
 
 
 def record_sign_in(*, request, username: str, action: str, user=None, site: str) -> AuditEvent:
@@ -100,17 +128,29 @@ class ThrottledSignInMixin:
         password = self.cleaned_data.get("password")
         if username is None or not password:
             return super().clean()  # nothing was tried: the field errors say what is missing
-        if locked_until(username=username, address=client_address(self.request)) is not None:
+        with transaction.atomic():  # recorded before the error is raised, outside the block
+            lock_sign_in(username)
+            error = self._attempt(username)
+        if error is not None:
+            raise error
+        return self.cleaned_data
+
+    def _attempt(self, username: str) -> forms.ValidationError | None:
+        """Check the lockout, then the password, and record the outcome; the error to raise, if any."""
+        address = client_address(self.request)
+        until = locked_until(username=username, address=address)
+        if until is not None:
             self.locked_out = True
-            record_sign_in(request=self.request, username=username, action=REFUSED, site=self.site)
-            raise forms.ValidationError(LOCKED_OUT_MESSAGE, code="locked_out")
+            if not refusal_recorded(username=username, address=address, until=until):
+                record_sign_in(request=self.request, username=username, action=REFUSED, site=self.site)
+            return forms.ValidationError(LOCKED_OUT_MESSAGE, code="locked_out")
         try:
-            cleaned = super().clean()
-        except forms.ValidationError:
+            super().clean()
+        except forms.ValidationError as error:
             record_sign_in(request=self.request, username=username, action=FAILED, site=self.site)
-            raise
+            return error
         record_sign_in(request=self.request, username=username, action=SIGNED_IN, user=self.get_user(), site=self.site)
-        return cleaned
+        return None
 
 
 class SignInForm(ThrottledSignInMixin, AuthenticationForm):

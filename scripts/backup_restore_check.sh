@@ -7,7 +7,9 @@
 #
 # Environment: PG_URL (the server, default postgres://postgres@127.0.0.1:5432),
 # BACKUP_CHECK_DB (a scratch database it creates and drops, default
-# techclass_backup_check), LEARNERS (demo size, default 300), PYTHON.
+# techclass_backup_check; its name must end in _backup_check, and the script
+# refuses to start when it already exists: it only ever drops a database it
+# created itself), LEARNERS (demo size, default 300), PYTHON.
 # Exits non-zero, with a diff, when anything differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,23 +21,38 @@ LEARNERS=${LEARNERS:-300}
 WORK=$(mktemp -d)
 AS_OF=$(date -u +%F)
 
+case "$DB" in
+  *_backup_check) ;;
+  *) echo "refused: BACKUP_CHECK_DB=$DB must end in _backup_check (the check drops it afterwards)" >&2; exit 2 ;;
+esac
+if [[ ! "$DB" =~ ^[A-Za-z0-9_]+$ ]]; then
+  echo "refused: BACKUP_CHECK_DB=$DB may contain only letters, digits and underscores" >&2
+  exit 2
+fi
+
 export DATABASE_URL="$PG_URL/$DB"
 export DJANGO_SETTINGS_MODULE=techclass.settings
 export SECRET_KEY=${SECRET_KEY:-backup-check-only-secret-key-0123456789abcdefghijklmnop}
 unset REDIS_URL  # tasks in-process: the check needs no worker
 export PGOPTIONS="-c client_min_messages=warning"
 
-cleanup() {
+trap 'rm -rf "$WORK"' EXIT
+drop_scratch_database() {
   psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
   rm -rf "$WORK"
 }
-trap cleanup EXIT
 
 step() { echo "== $*"; }
 
+exists=$(psql "$PG_URL/postgres" -tAc "SELECT count(*) FROM pg_database WHERE datname = '$DB'")
+if [ "$exists" != 0 ]; then
+  echo "refused: the database $DB already exists; this check only drops a database it created (drop it yourself if it is a leftover)" >&2
+  exit 2
+fi
+
 step "create and seed $DB"
-psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
 psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$DB\"" >/dev/null
+trap drop_scratch_database EXIT  # only now: the database is ours
 "$PYTHON" manage.py migrate --noinput -v 0
 "$PYTHON" manage.py seed_demo --learners "$LEARNERS" --seed 42 --today "$AS_OF" >/dev/null
 "$PYTHON" manage.py recompute_compliance >/dev/null

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Just after SecurityMiddleware: static files, CommonMiddleware's redirects and
+    # every other response from a later middleware carry the policy too.
+    "compliance.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,7 +63,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "compliance.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "techclass.urls"
@@ -155,7 +157,7 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 
-# --- Sign-in throttling (compliance/throttle.py) ----------------------------------
+# --- Sign-in throttling (compliance/sign_in.py) -----------------------------------
 
 # Failed sign-ins counted within the window: per username, and per client address.
 LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)

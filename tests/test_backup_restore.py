@@ -14,6 +14,7 @@ from django.db import connection
 
 from compliance.audit import audit_log
 from tests.factories import CompletionFactory, CourseFactory, LearnerFactory, RequirementFactory
+from tests.pg import raw_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,17 +56,9 @@ def test_the_digest_of_the_tables_sees_a_changed_row(data, tmp_path):
     assert export(tmp_path / "b")["tables.txt"] != before
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db
-def test_backup_wipe_and_restore_keep_the_evidence_identical():
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "PG_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}",
-        "BACKUP_CHECK_DB": f"{db['NAME']}_backup_check",
-        "LEARNERS": "60",
-    }
-    result = subprocess.run(
+def run_backup_check(database: str, pg_url: str = "postgres://nobody@127.0.0.1:1") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PG_URL": pg_url, "BACKUP_CHECK_DB": database, "LEARNERS": "60"}
+    return subprocess.run(
         [str(ROOT / "scripts" / "backup_restore_check.sh")],
         cwd=ROOT,
         env=env,
@@ -73,5 +66,42 @@ def test_backup_wipe_and_restore_keep_the_evidence_identical():
         text=True,
         timeout=300,
     )
+
+
+def server_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}"
+
+
+@pytest.mark.parametrize("database", ["techclass", "template1", "techclass_backup_check_old", "x;y_backup_check"])
+def test_the_backup_check_refuses_a_database_name_it_may_not_drop(database):
+    result = run_backup_check(database)  # refused before it connects anywhere
+    assert result.returncode == 2
+    assert result.stderr.startswith("refused: BACKUP_CHECK_DB=") and "==" not in result.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_backup_check_refuses_a_database_that_already_exists_and_leaves_it_alone():
+    database = f"{connection.settings_dict['NAME']}_existing_backup_check"
+    with raw_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    try:
+        result = run_backup_check(database, server_url())
+        with raw_connection() as conn:
+            still_there = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [database]).fetchone()
+    finally:
+        with raw_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+    assert result.returncode == 2
+    assert f"refused: the database {database} already exists" in result.stderr
+    assert still_there == (1,)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_backup_wipe_and_restore_keep_the_evidence_identical():
+    result = run_backup_check(f"{connection.settings_dict['NAME']}_backup_check", server_url())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK: " in result.stdout and "files identical before the backup and after the restore" in result.stdout

@@ -39,6 +39,13 @@ def test_every_response_carries_the_policy(admin_client, path):
     assert "'unsafe-eval'" not in response["Content-Security-Policy"]
 
 
+@pytest.mark.django_db
+def test_a_redirect_from_a_middleware_carries_the_policy_too(client):
+    response = client.get("/accounts/login")  # CommonMiddleware adds the slash
+    assert (response.status_code, response["Location"]) == (301, "/accounts/login/")
+    assert directives(response["Content-Security-Policy"])["script-src"] == ["'self'"]
+
+
 def test_only_styles_may_be_inline():
     policy = settings.CONTENT_SECURITY_POLICY
     assert "'unsafe-inline'" not in policy["script-src"] + policy["default-src"]
@@ -50,7 +57,7 @@ def templates() -> list[Path]:
 
 
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.I)
-HANDLER_ATTRIBUTE = re.compile(r"\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.I)
+HANDLER_ATTRIBUTE = re.compile(r"\s(on[a-z]+|(?:data-)?hx-on[:\w-]*)\s*=", re.I)
 
 
 @pytest.mark.parametrize("template", templates(), ids=lambda path: str(path.relative_to(ROOT)))
@@ -59,6 +66,19 @@ def test_no_template_has_inline_script_or_handlers(template):
     assert not INLINE_SCRIPT.findall(text), "inline <script>: use a file under static/js, data in json_script"
     assert not HANDLER_ATTRIBUTE.findall(text), "inline event handler: bind it in static/js"
     assert "javascript:" not in text.lower()
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    ['<a onclick="x()">', '<div hx-on:click="x()">', '<div data-hx-on:click="x()">', "<b hx-on::after-swap='x'>"],
+)
+def test_the_handler_scan_finds_every_kind_of_inline_handler(attribute):
+    assert HANDLER_ATTRIBUTE.findall(attribute)
+
+
+def test_htmx_may_not_eval_or_run_scripts_it_swaps_in():
+    config = (ROOT / "templates" / "base.html").read_text()
+    assert '"allowEval": false' in config and '"allowScriptTags": false' in config
 
 
 def test_the_template_scan_finds_the_templates():

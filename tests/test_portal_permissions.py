@@ -117,13 +117,19 @@ def _walk(patterns, prefix: str = ""):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern) and pattern.name:
+        elif isinstance(pattern, URLPattern):
             yield pattern.name, prefix + str(pattern.pattern)
 
 
+def portal_route_list() -> list[tuple[str | None, str]]:
+    """(name, route) of every URL whose path starts with ``learning/``, unnamed ones included."""
+    return [(name, route) for name, route in _walk(get_resolver().url_patterns) if route.startswith(PORTAL_PREFIX)]
+
+
 def portal_routes() -> dict[str, str]:
-    """Name -> route of every named URL whose path starts with ``learning/``."""
-    return {name: route for name, route in _walk(get_resolver().url_patterns) if route.startswith(PORTAL_PREFIX)}
+    """Name -> route of every named portal URL (``test_every_portal_url_has_one_name_of_its_own``
+    makes sure none is unnamed or shares its name)."""
+    return {name: route for name, route in portal_route_list() if name}
 
 
 PORTAL_ROUTES = portal_routes()
@@ -209,6 +215,14 @@ def expected_for(name: str, role: str, method: str) -> Expect:
 
 
 # --- The matrix -------------------------------------------------------------------------
+
+
+def test_every_portal_url_has_one_name_of_its_own():
+    """The matrix finds URLs by name: an unnamed URL, or a second URL under a taken name, would escape it."""
+    routes = portal_route_list()
+    assert [route for name, route in routes if not name] == [], "unnamed portal URLs: name them"
+    names = [name for name, _ in routes]
+    assert sorted({name for name in names if names.count(name) > 1}) == [], "portal URLs sharing a name"
 
 
 def test_every_portal_url_has_expectations():

@@ -4,14 +4,18 @@ every attempt audited, sessions end after 8 idle hours."""
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import time_machine
+from django.contrib.auth import forms as auth_forms
+from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
 
 from compliance.models import AuditEvent
-from compliance.sign_in import FAILED, LOCKED_OUT_MESSAGE, REFUSED, SIGNED_IN, lockout_end
+from compliance.sign_in import FAILED, LOCKED_OUT_MESSAGE, REFUSED, SIGNED_IN, lockout_end, sign_in_events
+from tests.pg import backends_waiting_for_advisory_lock, raw_connection, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +196,100 @@ def test_a_session_ends_after_eight_idle_hours(client, admin_user, frozen):
     frozen.shift(dt.timedelta(hours=8, minutes=1))
     response = client.get(reverse("requirement_list"))
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+# --- Floods and races ------------------------------------------------------------------------
+
+
+def test_refusals_during_a_lockout_are_recorded_once(client, admin_user, frozen):
+    fail(client, "alice", 5)
+    for minute in range(10):
+        frozen.shift(dt.timedelta(minutes=1))
+        assert alert(sign_in(client, "alice", PASSWORD)) == LOCKED_OUT_MESSAGE
+        assert alert(sign_in(client, "alice", "wrong", address=f"198.51.100.{minute}")) == LOCKED_OUT_MESSAGE
+    assert AuditEvent.objects.filter(action=REFUSED).count() == 1
+    assert AuditEvent.objects.filter(action=FAILED).count() == 5
+
+
+def test_an_address_lockout_records_one_refusal_whatever_the_usernames(client, admin_user, frozen):
+    for i in range(20):
+        sign_in(client, f"guess{i}", "wrong")
+    for i in range(30):
+        assert alert(sign_in(client, f"other{i}", "wrong")) == LOCKED_OUT_MESSAGE
+    assert AuditEvent.objects.filter(action=REFUSED).count() == 1
+
+
+def test_the_next_lockout_records_its_first_refusal_again(client, admin_user, frozen):
+    fail(client, "alice", 5)
+    sign_in(client, "alice", PASSWORD)
+    frozen.shift(dt.timedelta(minutes=16))  # the lockout is over, its failures out of the window
+    fail(client, "alice", 5)
+    sign_in(client, "alice", PASSWORD)
+    sign_in(client, "alice", PASSWORD)
+    assert AuditEvent.objects.filter(action=REFUSED).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("lookup", ["username", "address"])
+def test_the_lockout_lookups_use_their_index(lookup):
+    """With many failures in the window from many usernames and addresses, each
+    lookup reads its own index, not every failure of the window."""
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=NOW,
+            actor_label=f"user{i % 500}",
+            action=FAILED,
+            object_type="user",
+            after={"address": f"198.51.{i % 200}.{i % 250}", "site": "portal", "outcome": "failed"},
+        )
+        for i in range(5000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE compliance_auditevent")
+    by_username, by_address = sign_in_events(FAILED, username="user7", address="198.51.7.7", since=NOW)
+    plan = (by_username if lookup == "username" else by_address).explain()
+    expected = {"username": "audit_actor_idx", "address": "audit_sign_in_address_idx"}[lookup]
+    assert expected in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_passwords_get_no_more_password_checks_than_the_limit(admin_user, monkeypatch):
+    """Ten wrong passwords for one username at once: the password is tested five
+    times, then refused. Each password test waits until either all ten attempts
+    are inside one (no serialisation) or the other nine wait for the lock."""
+    attempts, inside, checks = 10, [], []
+    release = threading.Event()
+    real_authenticate = auth_forms.authenticate
+
+    def held_authenticate(*args, **kwargs):
+        inside.append(1)
+        release.wait(timeout=30)
+        checks.append(1)
+        return real_authenticate(*args, **kwargs)
+
+    monkeypatch.setattr(auth_forms, "authenticate", held_authenticate)
+    answers = []
+
+    def attempt(i):
+        try:
+            answers.append(alert(sign_in(Client(), "alice", "wrong password", address=f"198.51.100.{i}")))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(attempts)]
+    for thread in threads:
+        thread.start()
+    with raw_connection() as watcher:
+        wait_until(lambda: len(inside) == attempts or backends_waiting_for_advisory_lock(watcher) == attempts - 1)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(checks) == 5
+    outcomes = sorted(
+        "refused" if answer == LOCKED_OUT_MESSAGE else "failed" if MISMATCH in answer else answer for answer in answers
+    )
+    assert outcomes == ["failed"] * 5 + ["refused"] * 5
+    assert AuditEvent.objects.filter(action=FAILED).count() == 5
+    assert AuditEvent.objects.filter(action=REFUSED).count() == 1
