@@ -4,15 +4,10 @@ paginated, with a CSV export of the current filters (all pages)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import push_url
 
 from compliance.audit import audit_log
 from compliance.audit_forms import AuditLogFilter
@@ -30,7 +25,8 @@ from compliance.dates import org_today
 from compliance.exports import streaming_csv_response
 from compliance.models import AuditEvent
 from compliance.selectors import requirement_for_page
-from compliance.views.access import partial_for_htmx, portal_view
+from compliance.views.access import portal_view
+from compliance.views.filtered_logs import log_links, render_log
 from compliance.views.requirement_pages import page_number, requirement_context
 
 AUDIT_LOG_EXPORT = "audit_log.export"
@@ -105,12 +101,7 @@ def _log_response(request, events, options: FilterOptions, *, template: str, pag
             page=page_number(request.GET),
             requirement_names=options.requirement_names() if global_log else None,
         )
-        links = {
-            "export": _with_query(export_url, filters),
-            "previous": _with_query(page_url, filters, log.number - 1),
-            "next": _with_query(page_url, filters, log.number + 1),
-            "current": _with_query(page_url, filters, log.number),
-        }
+        links = log_links(page_url=page_url, export_url=export_url, query=filters.as_query(), number=log.number)
     context = context | {
         "filter_form": form,
         "options": options,
@@ -118,15 +109,9 @@ def _log_response(request, events, options: FilterOptions, *, template: str, pag
         "filtered": filters is not None and filters.any,
         "errors": form.error_list(),
         "log": log,
-        "links": links,
         "page_url": page_url,
-        "time_zone": settings.TIME_ZONE,
     }
-    template_name = partial_for_htmx(request, template, "results")
-    response = render(request, template_name, context)
-    if template_name.endswith("#results"):
-        push_url(response, links.get("current") or request.get_full_path())
-    return response
+    return render_log(request, template, context, links)
 
 
 def _export_filters(request, options: FilterOptions) -> AuditFilters:
@@ -151,8 +136,3 @@ def _audit_export(request, filters: AuditFilters, requirement=None) -> AuditEven
         requirement_id=requirement.pk if requirement else None,
         after=filters.as_query(),
     )
-
-
-def _with_query(url: str, filters: AuditFilters, page: int = 1) -> str:
-    query = filters.as_query() | ({"page": str(page)} if page > 1 else {})
-    return f"{url}?{urlencode(query)}" if query else url

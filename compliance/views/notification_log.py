@@ -4,15 +4,10 @@ filterable and paginated, with a CSV export of the current filters."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import push_url
 
 from compliance.audit import audit_log
 from compliance.dates import org_today
@@ -29,7 +24,8 @@ from compliance.notifications.log import (
     requirement_choices,
 )
 from compliance.selectors import requirement_for_page
-from compliance.views.access import partial_for_htmx, portal_view
+from compliance.views.access import portal_view
+from compliance.views.filtered_logs import log_links, render_log
 from compliance.views.requirement_pages import page_number, requirement_context
 
 NOTIFICATION_LOG_EXPORT = "notification_log.export"
@@ -92,26 +88,15 @@ def _log_response(request, rows, form: NotificationLogFilter, *, template, page_
     log, links = None, {}
     if filters is not None:
         log = notification_log_page(filter_notifications(rows, filters), page=page_number(request.GET))
-        links = {
-            "export": _with_query(export_url, filters),
-            "previous": _with_query(page_url, filters, log.number - 1),
-            "next": _with_query(page_url, filters, log.number + 1),
-            "current": _with_query(page_url, filters, log.number),
-        }
+        links = log_links(page_url=page_url, export_url=export_url, query=filters.as_query(), number=log.number)
     context = context | {
         "filter_form": form,
         "filtered": filters is not None and filters.any,
         "errors": form.error_list() if filters is None else [],
         "log": log,
-        "links": links,
         "page_url": page_url,
-        "time_zone": settings.TIME_ZONE,
     }
-    template_name = partial_for_htmx(request, template, "results")
-    response = render(request, template_name, context)
-    if template_name.endswith("#results"):
-        push_url(response, links.get("current") or request.get_full_path())
-    return response
+    return render_log(request, template, context, links)
 
 
 def _export_filters(form: NotificationLogFilter) -> NotificationFilters:
@@ -130,8 +115,3 @@ def _record_export(request, filters: NotificationFilters, requirement=None) -> N
         requirement_id=requirement.pk if requirement else None,
         after=filters.as_query(),
     )
-
-
-def _with_query(url: str, filters: NotificationFilters, page: int = 1) -> str:
-    query = filters.as_query() | ({"page": str(page)} if page > 1 else {})
-    return f"{url}?{urlencode(query)}" if query else url
