@@ -273,18 +273,32 @@ class LearnerRequirementState(models.Model):
     """The recompute's stored facts for a learner in a requirement's scope.
 
     Not shown as-is: pages derive the status as of today from the rules.
+
+    Derived data, rebuilt by the recompute, so it is kept lean for a first run
+    that writes a row per learner in scope: the pair is the primary key (its
+    only index), and its references carry no database constraint (checking a
+    million of them at commit cost more than the rows). Deletions through
+    Django still cascade; a row left by a raw delete is a leaver at the next
+    run. Not in the admin, which cannot show a composite key; the Report shows
+    these facts.
     """
 
-    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="states")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="requirement_states")
+    pk = models.CompositePrimaryKey("requirement", "learner")
+    requirement = models.ForeignKey(
+        Requirement, on_delete=models.CASCADE, related_name="states", db_constraint=False, db_index=False
+    )
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="requirement_states", db_constraint=False, db_index=False
+    )
     last_completed_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices)
     status_since = models.DateField()
+    entry_recorded = models.BooleanField(
+        default=True,
+        help_text="Whether StatusChange holds the change that opened the current status; the entry into "
+        "the scope is written there only when that first status ends (decisions.md).",
+    )
     updated_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["requirement", "learner"], name="state_unique_per_learner")]
-        indexes = [models.Index(fields=["requirement", "status"], name="state_req_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.learner_id} in {self.requirement_id}: {self.status}"
@@ -386,7 +400,9 @@ class StatusChange(models.Model):
     """A learner's status in a requirement changed; dated on the day it took effect.
 
     ``from_status`` is empty when the learner entered the scope, ``to_status``
-    when they left it.
+    when they left it. An entry is written when the status it opened ends (a
+    change or leaving); until then the learner's state row holds it
+    (``LearnerRequirementState.entry_recorded``), so a first run writes no history.
     """
 
     requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="status_changes")

@@ -103,30 +103,39 @@ def _effective_on(today: dt.date) -> Least:
     return Least(natural, Value(today, output_field=DateField()))
 
 
-def _create_temporary_table(cursor, name: str, queryset) -> None:
+def _create_temporary_table(cursor, name: str, queryset, *, indexed: bool = True) -> None:
     sql, params = queryset.query.sql_with_params()
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
-    cursor.execute(f"CREATE UNIQUE INDEX {name}_learner ON {name} (learner_id)")
-    if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {name}")
+    if indexed:
+        cursor.execute(f"CREATE UNIQUE INDEX {name}_learner ON {name} (learner_id)")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {name}")
 
 
-def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -> None:
-    """The facts of every learner in scope, gathered once; then their status and
-    the day it took effect, by the status rules over those plain columns."""
+def _materialise_facts(cursor, requirement: Requirement, *, indexed: bool) -> None:
+    """The facts of every learner in scope, gathered once."""
     facts = (
         learner_facts(requirement)
         .annotate(learner_id=F("pk"))
         .values("learner_id", "last_completed_on", "open_started_at")
     )
-    _create_temporary_table(cursor, FACTS, facts.order_by())
-    fresh = (
+    _create_temporary_table(cursor, FACTS, facts.order_by(), indexed=indexed)
+
+
+def _fresh_state(requirement: Requirement, today: dt.date):
+    """Each learner's status and the day it took effect, by the status rules
+    over the plain columns of the facts table."""
+    return (
         with_statuses(RecomputeFacts.objects.all(), requirement, today)
         .annotate(effective_on=_effective_on(today))
         .values("learner_id", "last_completed_on", "warn_on", "status", "effective_on")
     )
-    _create_temporary_table(cursor, FRESH, fresh.order_by())
+
+
+def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -> None:
+    _materialise_facts(cursor, requirement, indexed=True)
+    _create_temporary_table(cursor, FRESH, _fresh_state(requirement, today).order_by())
 
 
 def _materialise_differences(cursor, requirement_id: int) -> None:
@@ -148,10 +157,11 @@ def _materialise_differences(cursor, requirement_id: int) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {DIFF}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {DIFF} AS SELECT f.learner_id, f.last_completed_on, f.warn_on, f.status, "
-        "f.effective_on, s.id AS state_id, s.status AS old_status, s.last_completed_on AS old_completed_on, "
-        f"s.status_since AS old_since, COALESCE(s.status_since, {last_left_on}) AS previous_on "
+        "f.effective_on, s.learner_id AS state_id, s.status AS old_status, s.last_completed_on AS old_completed_on, "
+        f"s.status_since AS old_since, s.entry_recorded AS old_recorded, "
+        f"COALESCE(s.status_since, {last_left_on}) AS previous_on "
         f"FROM {FRESH} f LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
-        f"WHERE s.id IS NULL OR s.status <> f.status OR {completion_changed}",
+        f"WHERE s.learner_id IS NULL OR s.status <> f.status OR {completion_changed}",
         [requirement_id, requirement_id],
     )
 
@@ -160,6 +170,7 @@ _SINCE_FOR_NEW_STATUS = (
     "CASE WHEN d.previous_on IS NULL OR d.effective_on > d.previous_on THEN d.effective_on ELSE d.previous_on END"
 )
 _STATUS_CHANGED = "(d.state_id IS NULL OR d.old_status <> d.status)"
+_STORED_STATUS_CHANGED = "(d.state_id IS NOT NULL AND d.old_status <> d.status)"
 # Compliant, then Expiring Soon and beyond in the same certification cycle while
 # no run looked: the Expiring Soon that happened on warn_on is recorded too.
 _PASSED_THROUGH_EXPIRING_SOON = (
@@ -170,6 +181,17 @@ _PASSED_THROUGH_EXPIRING_SOON = (
 _INSERT_CHANGE = (
     f"INSERT INTO {CHANGE} (requirement_id, learner_id, from_status, to_status, changed_on, recorded_at, run_id) "
 )
+
+
+def _record_entries_of_ending_statuses(cursor, requirement_id: int, now, run_id) -> None:
+    """The entry into the scope of each learner whose first status ends now, on
+    the day it took effect (its ``status_since``): entries are written lazily,
+    so that a first run, which enters everyone, writes no history."""
+    cursor.execute(
+        f"{_INSERT_CHANGE} SELECT %s, d.learner_id, '', d.old_status, d.old_since, %s, %s "
+        f"FROM {DIFF} d WHERE {_STORED_STATUS_CHANGED} AND NOT d.old_recorded",
+        [requirement_id, now, run_id],
+    )
 
 
 def _record_expiring_soon_passed_through(cursor, requirement: Requirement, today, now, run_id) -> int:
@@ -183,7 +205,9 @@ def _record_expiring_soon_passed_through(cursor, requirement: Requirement, today
     return cursor.rowcount
 
 
-def _record_entries_and_changes(cursor, requirement: Requirement, today, now, run_id) -> tuple[int, int]:
+def _record_changes(cursor, requirement: Requirement, today, now, run_id) -> tuple[int, int]:
+    """Record the status changes of stored learners; count them and the
+    learners who entered (whose entry waits until their first status ends)."""
     if requirement.warning_days == 0:
         from_status, params = "COALESCE(d.old_status, '')", []
     else:
@@ -194,7 +218,7 @@ def _record_entries_and_changes(cursor, requirement: Requirement, today, now, ru
         params = [today]
     cursor.execute(
         f"{_INSERT_CHANGE} SELECT %s, d.learner_id, {from_status}, d.status, {_SINCE_FOR_NEW_STATUS}, %s, %s "
-        f"FROM {DIFF} d WHERE {_STATUS_CHANGED}",
+        f"FROM {DIFF} d WHERE {_STORED_STATUS_CHANGED}",
         [requirement.pk, *params, now, run_id],
     )
     cursor.execute(
@@ -208,6 +232,11 @@ def _record_entries_and_changes(cursor, requirement: Requirement, today, now, ru
 def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, run_id) -> int:
     not_in_fresh = f"NOT EXISTS (SELECT 1 FROM {FRESH} f WHERE f.learner_id = {STATE}.learner_id)"
     cursor.execute(
+        f"{_INSERT_CHANGE} SELECT %s, learner_id, '', status, status_since, %s, %s "
+        f"FROM {STATE} WHERE requirement_id = %s AND NOT entry_recorded AND {not_in_fresh}",
+        [requirement_id, now, run_id, requirement_id],
+    )
+    cursor.execute(
         f"{_INSERT_CHANGE} SELECT %s, learner_id, status, '', %s, %s, %s "
         f"FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}",
         [requirement_id, today, now, run_id, requirement_id],
@@ -216,15 +245,23 @@ def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, r
     return cursor.rowcount
 
 
+_INSERT_STATE = (
+    f"INSERT INTO {STATE} (requirement_id, learner_id, last_completed_on, status, status_since, entry_recorded, "
+    "updated_at) "
+)
+
+
 def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
     cursor.execute(
-        f"INSERT INTO {STATE} (requirement_id, learner_id, last_completed_on, status, status_since, updated_at) "
-        "SELECT %s, d.learner_id, d.last_completed_on, d.status, "
-        f"CASE WHEN d.old_status = d.status THEN d.old_since ELSE {_SINCE_FOR_NEW_STATUS} END, %s "
+        f"{_INSERT_STATE} SELECT %s, d.learner_id, d.last_completed_on, d.status, "
+        f"CASE WHEN d.old_status = d.status THEN d.old_since ELSE {_SINCE_FOR_NEW_STATUS} END, "
+        # A joiner's entry waits; a new status was opened by the change just recorded.
+        "CASE WHEN d.state_id IS NULL THEN false WHEN d.old_status <> d.status THEN true ELSE d.old_recorded END, %s "
         f"FROM {DIFF} d WHERE true "  # WHERE: SQLite's parser needs it before ON CONFLICT
         "ON CONFLICT (requirement_id, learner_id) DO UPDATE SET "
         "last_completed_on = excluded.last_completed_on, status = excluded.status, "
-        "status_since = excluded.status_since, updated_at = excluded.updated_at",
+        "status_since = excluded.status_since, entry_recorded = excluded.entry_recorded, "
+        "updated_at = excluded.updated_at",
         [requirement_id, now],
     )
     return cursor.rowcount
@@ -232,8 +269,39 @@ def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
 
 def _fresh_counts(cursor) -> StatusCounts:
     cursor.execute(f"SELECT status, COUNT(*) FROM {FRESH} GROUP BY status")
-    found = dict(cursor.fetchall())
+    return _counts(cursor.fetchall())
+
+
+def _counts(rows) -> StatusCounts:
+    found = dict(rows)
     return StatusCounts({s: found.get(s.value, 0) for s in Status})
+
+
+def _never_tracked(cursor, requirement_id: int) -> bool:
+    """No stored state and nobody ever left: the recompute has nothing to
+    compare with, so every learner in scope simply enters."""
+    cursor.execute(
+        f"SELECT NOT EXISTS (SELECT 1 FROM {STATE} WHERE requirement_id = %s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {CHANGE} WHERE requirement_id = %s AND to_status = '')",
+        [requirement_id, requirement_id],
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def _enter_everyone(cursor, requirement: Requirement, today: dt.date, now) -> tuple[int, StatusCounts]:
+    """The first run of a requirement: one ``INSERT … SELECT`` of every learner
+    in scope, in learner order, with no differences to work out. Gives what the
+    general steps give when nothing is stored (tests compare the two)."""
+    _materialise_facts(cursor, requirement, indexed=False)
+    sql, params = _fresh_state(requirement, today).order_by().query.sql_with_params()
+    cursor.execute(
+        f"{_INSERT_STATE} SELECT %s, f.learner_id, f.last_completed_on, f.status, f.effective_on, false, %s "
+        f"FROM ({sql}) f",
+        [requirement.pk, now, *params],
+    )
+    entered = cursor.rowcount
+    cursor.execute(f"SELECT status, COUNT(*) FROM {STATE} WHERE requirement_id = %s GROUP BY status", [requirement.pk])
+    return entered, _counts(cursor.fetchall())
 
 
 def requirement_recompute(
@@ -255,18 +323,44 @@ def requirement_recompute(
             return None
         run_id = run.pk if run else None
         with connection.cursor() as cursor:
-            _materialise_fresh_state(cursor, requirement, today)
-            _materialise_differences(cursor, requirement.pk)
-            passed_through = _record_expiring_soon_passed_through(cursor, requirement, today, now, run_id)
-            entered, changed = _record_entries_and_changes(cursor, requirement, today, now, run_id)
-            left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
-            written = _upsert_changed_state(cursor, requirement.pk, now)
-            store_tally(cursor, requirement.pk, clock, FACTS)
-            counts = _fresh_counts(cursor)
-            for table in (FACTS, FRESH, DIFF):
-                cursor.execute(f"DROP TABLE {table}")
+            if _never_tracked(cursor, requirement.pk) and not _force_general_steps:
+                done = _first_run(cursor, requirement, today, now, clock)
+            else:
+                done = _later_run(cursor, requirement, today, now, clock, run_id)
         if dry_run:
             transaction.set_rollback(True)
+    return done
+
+
+#: Tests set it to check that the first-run shortcut gives what the general steps give.
+_force_general_steps = False
+
+
+def _first_run(cursor, requirement: Requirement, today, now, clock) -> RequirementRecompute:
+    entered, counts = _enter_everyone(cursor, requirement, today, now)
+    store_tally(cursor, requirement.pk, clock, FACTS)
+    cursor.execute(f"DROP TABLE {FACTS}")
+    return RequirementRecompute(
+        requirement_id=requirement.pk,
+        requirement_name=requirement.name,
+        counts=counts,
+        entered=entered,
+        rows_written=entered,
+    )
+
+
+def _later_run(cursor, requirement: Requirement, today, now, clock, run_id) -> RequirementRecompute:
+    _materialise_fresh_state(cursor, requirement, today)
+    _materialise_differences(cursor, requirement.pk)
+    _record_entries_of_ending_statuses(cursor, requirement.pk, now, run_id)
+    passed_through = _record_expiring_soon_passed_through(cursor, requirement, today, now, run_id)
+    entered, changed = _record_changes(cursor, requirement, today, now, run_id)
+    left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
+    written = _upsert_changed_state(cursor, requirement.pk, now)
+    store_tally(cursor, requirement.pk, clock, FACTS)
+    counts = _fresh_counts(cursor)
+    for table in (FACTS, FRESH, DIFF):
+        cursor.execute(f"DROP TABLE {table}")
     return RequirementRecompute(
         requirement_id=requirement.pk,
         requirement_name=requirement.name,

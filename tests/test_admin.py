@@ -50,7 +50,6 @@ REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 READ_ONLY = [
     Requirement,
     RequirementCourseHistory,
-    LearnerRequirementState,
     StatusChange,
     RecomputeRun,
     AuditEvent,

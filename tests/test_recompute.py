@@ -1,14 +1,18 @@
 import datetime as dt
+import os
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compliance import recompute as recompute_module
-from compliance.models import Learner, LearnerRequirementState, RecomputeRun, StatusChange
+from compliance.models import Learner, LearnerRequirementState, RecomputeRun, RequirementTally, StatusChange
 from compliance.recompute import recompute
 from compliance.requirements import requirement_delete, requirement_update
 from compliance.statuses import Status
@@ -20,6 +24,7 @@ from tests.factories import (
     MembershipFactory,
     RequirementFactory,
 )
+from tests.test_rules_property import build_database, worlds
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +40,18 @@ def states(requirement):
 
 
 def changes(requirement):
+    """The history as a reader sees it: the recorded changes, then each entry
+    still held by its state row (written to StatusChange when that status ends),
+    which is always a learner's latest event."""
+    recorded = StatusChange.objects.filter(requirement=requirement).order_by("id")
+    pending = requirement.states.filter(entry_recorded=False).order_by("learner_id")
+    return list(recorded.values_list("learner_id", "from_status", "to_status", "changed_on")) + [
+        (learner_id, "", status, since)
+        for learner_id, status, since in pending.values_list("learner_id", "status", "status_since")
+    ]
+
+
+def recorded_changes(requirement):
     return list(
         StatusChange.objects.filter(requirement=requirement)
         .order_by("id")
@@ -66,6 +83,37 @@ def test_first_run_records_every_learner_entering_the_scope(requirement):
     assert result.changes == 2
     assert result.requirements[0].counts[Status.COMPLIANT] == 1
     assert result.requirements[0].counts[Status.NOT_STARTED] == 1
+
+
+def test_a_first_run_writes_no_history_row_the_state_holds_each_entry(requirement):
+    done = LearnerFactory()
+    CompletionFactory(learner=done, course=requirement.course, day=dt.date(2026, 3, 1))
+    with at_noon(TODAY):
+        result = recompute(trigger="test")
+
+    assert recorded_changes(requirement) == []
+    assert list(requirement.states.values_list("entry_recorded", flat=True)) == [False]
+    assert result.requirements[0].entered == 1
+    assert result.rows_written == 1
+
+
+def test_an_entry_is_recorded_when_its_status_ends_before_the_change(requirement):
+    learner = LearnerFactory()
+    other = LearnerFactory()
+    CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2025, 12, 20))
+    with at_noon(dt.date(2026, 11, 1)):
+        recompute(trigger="test")  # Compliant since 2025-12-20
+    with at_noon(dt.date(2026, 11, 25)):
+        recompute(trigger="test")  # Expiring Soon since 2026-11-20
+        run = RecomputeRun.objects.latest("pk")
+
+    assert recorded_changes(requirement) == [
+        (learner.pk, "", Status.COMPLIANT, dt.date(2025, 12, 20)),
+        (learner.pk, Status.COMPLIANT, Status.EXPIRING_SOON, dt.date(2026, 11, 20)),
+    ]
+    assert set(StatusChange.objects.values_list("run_id", flat=True)) == {run.pk}
+    # The new status was opened by a recorded change; the other learner's entry still waits.
+    assert dict(requirement.states.values_list("learner_id", "entry_recorded")) == {learner.pk: True, other.pk: False}
 
 
 def test_second_run_the_same_day_writes_nothing(requirement):
@@ -161,14 +209,19 @@ def test_group_joiners_enter_and_leavers_are_dropped_and_recorded():
         result = recompute(trigger="test")
 
     assert set(states(requirement)) == {stays.pk, joiner.pk}
-    recorded = changes(requirement)[-3:]
-    assert sorted(recorded) == sorted(
+    assert sorted(changes(requirement)) == sorted(
         [
-            (joiner.pk, "", Status.NOT_STARTED, TODAY + dt.timedelta(days=1)),
+            (stays.pk, "", Status.NOT_STARTED, TODAY),
+            (leaves.pk, "", Status.NOT_STARTED, TODAY),
             (leaves.pk, Status.NOT_STARTED, "", TODAY + dt.timedelta(days=1)),
+            (deactivated.pk, "", Status.NOT_STARTED, TODAY),
             (deactivated.pk, Status.NOT_STARTED, "", TODAY + dt.timedelta(days=1)),
+            (joiner.pk, "", Status.NOT_STARTED, TODAY + dt.timedelta(days=1)),
         ]
     )
+    # A leaver's entry is written before their leaving.
+    leaver_rows = [row for row in recorded_changes(requirement) if row[0] == leaves.pk]
+    assert [row[2] for row in leaver_rows] == [Status.NOT_STARTED, ""]
     assert (result.requirements[0].entered, result.requirements[0].left) == (1, 2)
 
 
@@ -323,28 +376,44 @@ def test_deleting_a_requirement_drops_its_tracking_but_keeps_learning_records(re
     assert learner.completions.count() == 1 and learner.enrollments.count() == 1
 
 
-def recompute_queries_for_a_new_requirement(n_new_learners: int) -> list[str]:
+def recompute_queries(n_new_learners: int) -> tuple[list[str], list[str]]:
+    """The queries of a new requirement's first run, and of the run after
+    ``n_new_learners`` more learners joined its scope."""
     requirement = RequirementFactory()
-    Learner.objects.bulk_create(
-        Learner(email=f"q-{requirement.pk}-{i}@example.com", first_name="Q", last_name=str(i))
-        for i in range(n_new_learners)
-    )
-    with at_noon(TODAY), CaptureQueriesContext(connection) as ctx:
-        recompute(requirement_ids=[requirement.pk], trigger="test")
-    return [q["sql"] for q in ctx.captured_queries]
+
+    def add_learners(batch: str):
+        Learner.objects.bulk_create(
+            Learner(email=f"q-{requirement.pk}-{batch}-{i}@example.com", first_name="Q", last_name=str(i))
+            for i in range(n_new_learners)
+        )
+
+    def captured() -> list[str]:
+        with at_noon(TODAY), CaptureQueriesContext(connection) as ctx:
+            recompute(requirement_ids=[requirement.pk], trigger="test")
+        return [q["sql"] for q in ctx.captured_queries]
+
+    add_learners("first")
+    first = captured()
+    add_learners("joiners")
+    return first, captured()
 
 
 def test_recompute_runs_a_fixed_number_of_queries_whatever_the_scope():
-    small = recompute_queries_for_a_new_requirement(10)
-    large = recompute_queries_for_a_new_requirement(1000)
+    small_first, small_later = recompute_queries(10)
+    large_first, large_later = recompute_queries(1000)
+    postgresql = connection.vendor == "postgresql"
     # INSERT the run; SAVEPOINT; [PostgreSQL: the requirement's advisory lock]; SELECT the facts
-    # clock's sum; SELECT the requirement; SELECT its course history; DROP, CREATE the facts table, CREATE its index
-    # [PostgreSQL: ANALYZE it]; the same for the fresh-state table; DROP, CREATE the differences
-    # table; INSERT passed-through Expiring Soon changes; INSERT entries and changes; SELECT their
-    # count; INSERT leavers' changes; DELETE leavers; upsert the changed state; SELECT the tally's
-    # stamp, DELETE and INSERT the tallies, upsert the stamp; SELECT the counts; DROP the three
-    # tables; RELEASE SAVEPOINT; UPDATE the run.
-    assert len(small) == len(large) == (32 if connection.vendor == "postgresql" else 29)
+    # clock's sum; SELECT the requirement; SELECT its course history; SELECT whether anything is
+    # stored; DROP, CREATE the facts table; INSERT every learner's state; SELECT the counts; SELECT
+    # the tally's stamp, DELETE and INSERT the tallies, upsert the stamp; DROP the facts table;
+    # RELEASE SAVEPOINT; UPDATE the run.
+    assert len(small_first) == len(large_first) == (18 if postgresql else 17)
+    # The same start; then DROP, CREATE the facts table, CREATE its index [PostgreSQL: ANALYZE it];
+    # the same for the fresh-state table; DROP, CREATE the differences table; INSERT the entries of
+    # ending statuses; INSERT passed-through Expiring Soon changes; INSERT changes; SELECT their
+    # count; INSERT leavers' entries and changes; DELETE leavers; upsert the changed state; the
+    # tallies (4); SELECT the counts; DROP the three tables; RELEASE SAVEPOINT; UPDATE the run.
+    assert len(small_later) == len(large_later) == (35 if postgresql else 32)
 
 
 def test_command_prints_counts_and_changes(requirement, capsys):
@@ -391,12 +460,14 @@ def test_a_failing_requirement_does_not_stop_the_others_and_the_run_is_marked_fa
 
 
 def state_versions() -> dict:
-    """Each stored state row's id with its ``updated_at``, and on PostgreSQL its
+    """Each stored state row's key with its ``updated_at``, and on PostgreSQL its
     ``xmin`` (the transaction that last wrote it: any UPDATE changes it)."""
     extra = ", xmin::text" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, updated_at{extra} FROM {LearnerRequirementState._meta.db_table}")
-        return {row[0]: row[1:] for row in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT requirement_id, learner_id, updated_at{extra} FROM {LearnerRequirementState._meta.db_table}"
+        )
+        return {row[:2]: row[2:] for row in cursor.fetchall()}
 
 
 def test_a_full_rerun_with_nothing_changed_writes_no_row_of_per_learner_state():
@@ -426,3 +497,43 @@ def test_a_full_rerun_with_nothing_changed_writes_no_row_of_per_learner_state():
     assert state_versions() == before
     assert StatusChange.objects.count() == changes_before
     assert RecomputeRun.objects.count() == 2  # the run records itself, and nothing else
+
+
+def _first_run_outcome(requirement_id: int, today: dt.date, *, general_steps: bool):
+    recompute_module._force_general_steps = general_steps
+    try:
+        with transaction.atomic():
+            done = recompute_module.requirement_recompute(requirement_id=requirement_id, today=today)
+            state = sorted(
+                LearnerRequirementState.objects.filter(requirement_id=requirement_id).values_list(
+                    "learner_id", "last_completed_on", "status", "status_since", "entry_recorded"
+                )
+            )
+            tally = list(
+                RequirementTally.objects.filter(requirement_id=requirement_id)
+                .order_by("last_completed_on", "begun")
+                .values_list("last_completed_on", "begun", "learners")
+            )
+            history = StatusChange.objects.filter(requirement_id=requirement_id).count()
+            transaction.set_rollback(True)
+    finally:
+        recompute_module._force_general_steps = False
+    return done, state, tally, history
+
+
+@settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(spec=worlds(), shift=st.integers(-400, 0))
+def test_the_first_run_shortcut_gives_what_the_general_steps_give(spec, shift):
+    today = spec.today + dt.timedelta(days=shift)
+    with override_settings(TIME_ZONE=spec.time_zone), transaction.atomic():
+        requirement, *_ = build_database(spec)
+        shortcut = _first_run_outcome(requirement.pk, today, general_steps=False)
+        general = _first_run_outcome(requirement.pk, today, general_steps=True)
+        transaction.set_rollback(True)
+    assert shortcut == general
+    assert shortcut[0].entered == len(shortcut[1])
+    assert shortcut[3] == 0  # no history row: every entry waits in its state row

@@ -97,7 +97,7 @@ def one_of_each(admin_user):
     delete and history page is requested with a real primary key."""
     from django.contrib.auth.models import Group
 
-    from compliance.models import DigestSnapshot, Notification, RequirementCourseHistory
+    from compliance.models import DigestSnapshot, Notification, RequirementCourseHistory, StatusChange
     from compliance.recompute import recompute
 
     group = GroupFactory(name="Finance")
@@ -110,7 +110,15 @@ def one_of_each(admin_user):
     RequirementCourseHistory.objects.create(
         requirement=requirement, course=requirement.course, mapped_at=now, swapped_out_at=now
     )
-    recompute(requirement_ids=None, trigger="command")  # states, status changes, a run
+    recompute(requirement_ids=None, trigger="command")  # states and a run
+    StatusChange.objects.create(  # a first run writes no history: entries wait in the state rows
+        requirement=requirement,
+        learner=learner,
+        from_status="",
+        to_status="compliant",
+        changed_on=now.date(),
+        recorded_at=now,
+    )
     audit_log(actor=None, action="requirement.create", obj=requirement, after={"name": requirement.name})
     Group.objects.create(name="Staff")
     Notification.objects.create(recipient="ana@example.com", kind="enrolled", cycle="c", decided_on="2026-11-28")

@@ -1,6 +1,7 @@
 """Read-only views: requirements (they change only through the portal, where
 each change is previewed and audited), their course history, the recompute's
-stored state and runs, and the audit log itself."""
+history and runs, and the audit log itself. (The recompute's per-learner state
+has a composite key, which the admin cannot show; the Report shows it.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from django.utils.html import format_html
 from compliance.admin.auditing import ReadOnlyAdmin, ReadOnlyInline
 from compliance.models import (
     AuditEvent,
-    LearnerRequirementState,
     RecomputeRun,
     Requirement,
     RequirementCourseHistory,
@@ -44,15 +44,6 @@ class RequirementCourseHistoryAdmin(ReadOnlyAdmin):
     list_display = ["requirement", "course", "mapped_at", "swapped_out_at"]
     list_filter = ["requirement"]
     list_select_related = ["requirement", "course"]
-
-
-@admin.register(LearnerRequirementState)
-class LearnerRequirementStateAdmin(ReadOnlyAdmin):
-    list_display = ["learner", "requirement", "status", "status_since", "last_completed_on", "updated_at"]
-    list_filter = ["status", "requirement"]
-    search_fields = ["learner__email", "learner__first_name", "learner__last_name"]
-    list_select_related = ["learner", "requirement"]
-    show_full_result_count = False
 
 
 @admin.register(StatusChange)
