@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from compliance.dates import org_date_of, org_today
 from compliance.locks import full_recompute_lock, lock_requirement
-from compliance.models import LearnerRequirementState, RecomputeFacts, RecomputeRun, Requirement, StatusChange
+from compliance.models import Learner, LearnerRequirementState, RecomputeFacts, RecomputeRun, Requirement, StatusChange
 from compliance.rules import StatusCounts, learner_facts, with_statuses
 from compliance.statuses import Status
 from compliance.tallies import read_clock, store_tally
@@ -34,6 +34,7 @@ FRESH = "compliance_fresh_state"
 DIFF = "compliance_state_difference"
 STATE = LearnerRequirementState._meta.db_table
 CHANGE = StatusChange._meta.db_table
+LEARNER = Learner._meta.db_table
 
 
 class RecomputeAlreadyRunning(Exception):
@@ -230,15 +231,20 @@ def _record_changes(cursor, requirement: Requirement, today, now, run_id) -> tup
 
 
 def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, run_id) -> int:
+    """Record the learners who left the scope (their pending entry first) and
+    drop their state. A row whose learner was deleted behind Django's back
+    (the state carries no database reference) is dropped without history:
+    there is nobody left to record it for."""
     not_in_fresh = f"NOT EXISTS (SELECT 1 FROM {FRESH} f WHERE f.learner_id = {STATE}.learner_id)"
+    learner_exists = f"EXISTS (SELECT 1 FROM {LEARNER} l WHERE l.id = {STATE}.learner_id)"
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, learner_id, '', status, status_since, %s, %s "
-        f"FROM {STATE} WHERE requirement_id = %s AND NOT entry_recorded AND {not_in_fresh}",
+        f"{_INSERT_CHANGE} SELECT %s, learner_id, '', status, status_since, %s, %s FROM {STATE} "
+        f"WHERE requirement_id = %s AND NOT entry_recorded AND {not_in_fresh} AND {learner_exists}",
         [requirement_id, now, run_id, requirement_id],
     )
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, learner_id, status, '', %s, %s, %s "
-        f"FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}",
+        f"{_INSERT_CHANGE} SELECT %s, learner_id, status, '', %s, %s, %s FROM {STATE} "
+        f"WHERE requirement_id = %s AND {not_in_fresh} AND {learner_exists}",
         [requirement_id, today, now, run_id, requirement_id],
     )
     cursor.execute(f"DELETE FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}", [requirement_id])

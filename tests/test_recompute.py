@@ -364,6 +364,28 @@ def test_one_requirement_run_leaves_the_others_alone(requirement):
     assert not run.full and run.requirement_id == requirement.pk
 
 
+def test_deleting_a_learner_through_django_drops_their_state_rows(requirement):
+    learner, other = LearnerFactory(), LearnerFactory()
+    with at_noon(TODAY):
+        recompute(trigger="test")
+    learner.delete()
+    assert list(requirement.states.values_list("learner_id", flat=True)) == [other.pk]
+
+
+def test_a_state_row_left_by_a_raw_delete_is_dropped_as_a_leaver_at_the_next_run(requirement):
+    """The state's references carry no database constraint (derived data): a
+    learner deleted behind Django's back leaves a row that the next run drops."""
+    learner, other = LearnerFactory(), LearnerFactory()
+    with at_noon(TODAY):
+        recompute(trigger="test")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Learner._meta.db_table} WHERE id = %s", [learner.pk])
+    with at_noon(TODAY + dt.timedelta(days=1)):
+        result = recompute(trigger="test")
+    assert list(requirement.states.values_list("learner_id", flat=True)) == [other.pk]
+    assert result.requirements[0].left == 1
+
+
 def test_deleting_a_requirement_drops_its_tracking_but_keeps_learning_records(requirement):
     learner = LearnerFactory()
     CompletionFactory(learner=learner, course=requirement.course, day=dt.date(2026, 3, 1))
