@@ -172,6 +172,15 @@ def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learn
     )
 
 
+def band_thresholds(requirement: Requirement, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``(valid_after, warned_after)``: a completion day C is still valid today
+    when ``C > valid_after`` (``today < expires_on``) and not yet warned about
+    when ``C > warned_after`` (``today < warn_on``). Plain dates, so that SQL
+    compares a column with a constant (an index range, a known estimate)."""
+    valid_after = today - dt.timedelta(days=requirement.valid_days)
+    return valid_after, valid_after + dt.timedelta(days=requirement.warning_days)
+
+
 def latest_completion_band(requirement: Requirement, today: dt.date, swaps: list[CourseSwap]) -> Subquery:
     """SQL, per learner (``OuterRef("pk")``): where their latest qualifying
     completion C stands today: 2 while ``warn_on`` (C + valid - warning) is
@@ -179,8 +188,7 @@ def latest_completion_band(requirement: Requirement, today: dt.date, swaps: list
 
     The same comparisons as ``status_case``, turned around to compare C with
     dates computed once in Python (C + n > today ⇔ C > today - n)."""
-    valid_after = today - dt.timedelta(days=requirement.valid_days)
-    warned_after = valid_after + dt.timedelta(days=requirement.warning_days)
+    valid_after, warned_after = band_thresholds(requirement, today)
     band = Case(
         When(completed_on__gt=warned_after, then=Value(2)),
         When(completed_on__gt=valid_after, then=Value(1)),
