@@ -385,14 +385,23 @@ def month_starts(today: dt.date, months: int = 12) -> list[dt.date]:
     return starts[::-1]
 
 
+def completions_in_scope(requirement: Requirement) -> QuerySet[Completion]:
+    """Qualifying completions by learners now in scope. All Learners' scope is
+    every active learner, so it leaves out the completions of the inactive ones
+    (a hash of the few), where testing the scope would hash every learner."""
+    completions = qualifying_completions(requirement)
+    if requirement.target_group_id is None:
+        return completions.exclude(Exists(Learner.objects.filter(pk=OuterRef("learner_id"), active=False)))
+    return completions.filter(Exists(scope_learners(requirement).filter(pk=OuterRef("learner_id"))))
+
+
 def monthly_completions(requirement: Requirement, today: dt.date) -> list[tuple[dt.date, int]]:
     """Qualifying completions (not distinct learners) by learners now in scope,
     per calendar month, for the 12 months ending with the current org month;
     a month without any is 0. One SQL query."""
     months = month_starts(today)
     per_month = dict(
-        qualifying_completions(requirement)
-        .filter(Exists(scope_learners(requirement).filter(pk=OuterRef("learner_id"))))
+        completions_in_scope(requirement)
         .filter(completed_on__gte=months[0], completed_on__lte=today)
         .annotate(month=TruncMonth("completed_on", output_field=DateField()))
         .order_by()

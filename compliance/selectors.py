@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
@@ -260,12 +260,13 @@ def in_window(learners: QuerySet[Learner], window: PageWindow) -> QuerySet[Learn
 class TabWalk(enum.Enum):
     """How the stored facts find a page of a tab (``tab_walk``)."""
 
-    #: ``id IN (the tab)``: PostgreSQL joins, and chooses between sorting the
-    #: tab (small tabs) and walking the report order with a probe per learner
-    #: (pages near an end).
+    #: ``id IN (the tab)``: PostgreSQL joins from the tab's stored facts and sorts it.
     JOIN = "join"
-    #: Walk the report order (the active learners' index), keeping learners
-    #: found in a hash of the tab's ids built once.
+    #: Walk the report order (the active learners' index) from the page's end,
+    #: probing each learner's stored facts until the page is full.
+    PROBE = "probe"
+    #: Walk the report order, keeping the learners found in a hash of the tab's
+    #: ids, built once.
     HASH_TAB = "hash_tab"
     #: The same, with a hash of the scope's other learners (when they are fewer).
     HASH_OTHERS = "hash_others"
@@ -273,22 +274,24 @@ class TabWalk(enum.Enum):
 
 #: A tab this small is sorted whole (a few milliseconds).
 SMALL_TAB = 2000
-#: A page this few learners of the walk away from an end is found by probing them.
+#: Probing this many learners costs about what building a hash of a large tab does.
 NEAR_END = 2000
 
 
 def tab_walk(requirement: Requirement, tab_size: int, scope_size: int, window: PageWindow) -> TabWalk:
-    """The cheapest way to the page: sorting a small tab, probing the learners
-    near an end of the report order, or, deep in a large tab, one pass over the
-    report order's index against a hash of the smaller of the tab and the rest
-    of the scope (PostgreSQL has no plan for that from a join: it would sort
-    the whole tab). A group requirement's scope is a small part of the
-    learners, so its tabs are always joined and sorted."""
+    """The cheapest way to the page: sorting a small tab; walking the report
+    order from the page's end with a probe per learner when the page is near
+    it; deeper in a large tab, one pass over the report order against a hash
+    of the smaller of the tab and the rest of the scope (a plan PostgreSQL has
+    no way to reach from a join: it would sort the whole tab). Written out
+    rather than left to the planner, which takes the probes for random reads
+    and sorts the whole tab instead. A group requirement's scope is a small
+    part of the learners, so its tabs are always joined and sorted."""
     if requirement.target_group_id is not None or tab_size <= SMALL_TAB:
         return TabWalk.JOIN
     walked = (window.offset + window.limit) * scope_size / tab_size
     if walked <= NEAR_END:
-        return TabWalk.JOIN
+        return TabWalk.PROBE
     return TabWalk.HASH_OTHERS if scope_size - tab_size < tab_size else TabWalk.HASH_TAB
 
 
@@ -312,8 +315,14 @@ def stored_tab_learners(
     walk = tab_walk(requirement, counts[status], counts.total, window)
     if walk is TabWalk.HASH_OTHERS:
         return learners.exclude(pk__in=stored_tab_learner_ids(requirement, today, status, others=True))
-    in_tab = Q(pk__in=stored_tab_learner_ids(requirement, today, status))
-    return learners.filter(KeptAsFilter(in_tab) if walk is TabWalk.HASH_TAB else in_tab)
+    in_tab = stored_tab_learner_ids(requirement, today, status)
+    if walk is TabWalk.PROBE:
+        # A scalar subquery: evaluated for each learner walked, never hashed.
+        probe = Subquery(in_tab.filter(learner_id=OuterRef("pk"))[:1])
+        return learners.alias(in_tab=probe).filter(in_tab__isnull=False)
+    if walk is TabWalk.HASH_TAB:
+        return learners.filter(KeptAsFilter(Q(pk__in=in_tab)))
+    return learners.filter(pk__in=in_tab)
 
 
 def tab_page_ids(
