@@ -172,6 +172,15 @@ def learner_statuses(requirement: Requirement, today: dt.date) -> QuerySet[Learn
     )
 
 
+def band_thresholds(requirement: Requirement, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``(valid_after, warned_after)``: a completion day C is still valid today
+    when ``C > valid_after`` (``today < expires_on``) and not yet warned about
+    when ``C > warned_after`` (``today < warn_on``). Plain dates, so that SQL
+    compares a column with a constant (an index range, a known estimate)."""
+    valid_after = today - dt.timedelta(days=requirement.valid_days)
+    return valid_after, valid_after + dt.timedelta(days=requirement.warning_days)
+
+
 def latest_completion_band(requirement: Requirement, today: dt.date, swaps: list[CourseSwap]) -> Subquery:
     """SQL, per learner (``OuterRef("pk")``): where their latest qualifying
     completion C stands today: 2 while ``warn_on`` (C + valid - warning) is
@@ -179,8 +188,7 @@ def latest_completion_band(requirement: Requirement, today: dt.date, swaps: list
 
     The same comparisons as ``status_case``, turned around to compare C with
     dates computed once in Python (C + n > today ⇔ C > today - n)."""
-    valid_after = today - dt.timedelta(days=requirement.valid_days)
-    warned_after = valid_after + dt.timedelta(days=requirement.warning_days)
+    valid_after, warned_after = band_thresholds(requirement, today)
     band = Case(
         When(completed_on__gt=warned_after, then=Value(2)),
         When(completed_on__gt=valid_after, then=Value(1)),
@@ -377,14 +385,23 @@ def month_starts(today: dt.date, months: int = 12) -> list[dt.date]:
     return starts[::-1]
 
 
+def completions_in_scope(requirement: Requirement) -> QuerySet[Completion]:
+    """Qualifying completions by learners now in scope. All Learners' scope is
+    every active learner, so it leaves out the completions of the inactive ones
+    (a hash of the few), where testing the scope would hash every learner."""
+    completions = qualifying_completions(requirement)
+    if requirement.target_group_id is None:
+        return completions.exclude(Exists(Learner.objects.filter(pk=OuterRef("learner_id"), active=False)))
+    return completions.filter(Exists(scope_learners(requirement).filter(pk=OuterRef("learner_id"))))
+
+
 def monthly_completions(requirement: Requirement, today: dt.date) -> list[tuple[dt.date, int]]:
     """Qualifying completions (not distinct learners) by learners now in scope,
     per calendar month, for the 12 months ending with the current org month;
     a month without any is 0. One SQL query."""
     months = month_starts(today)
     per_month = dict(
-        qualifying_completions(requirement)
-        .filter(Exists(scope_learners(requirement).filter(pk=OuterRef("learner_id"))))
+        completions_in_scope(requirement)
         .filter(completed_on__gte=months[0], completed_on__lte=today)
         .annotate(month=TruncMonth("completed_on", output_field=DateField()))
         .order_by()

@@ -18,16 +18,19 @@ write commits, or the nightly run) tallies it again.
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from functools import reduce
 
 from django.db import connection
 from django.db.models import BooleanField, Case, DateField, F, FilteredRelation, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from compliance.models import Learner, Requirement
+from compliance.models import Enrollment, Learner, LearnerRequirementState, Requirement
 from compliance.rules import (
     STATUS_BY_KEY,
     StatusCounts,
+    band_thresholds,
     in_scope,
     latest_completion_day,
     learner_statuses,
@@ -121,8 +124,7 @@ def _band_case(requirements: list[Requirement], today: dt.date) -> tuple[str, li
     requirement with its own thresholds (the same ``C > today - n`` comparisons)."""
     whens, params = [], []
     for requirement in requirements:
-        valid_after = today - dt.timedelta(days=requirement.valid_days)
-        warned_after = valid_after + dt.timedelta(days=requirement.warning_days)
+        valid_after, warned_after = band_thresholds(requirement, today)
         whens.append("WHEN t.requirement_id = %s AND t.last_completed_on > %s THEN 2 ")
         whens.append("WHEN t.requirement_id = %s AND t.last_completed_on > %s THEN 1 ")
         params += [requirement.pk, warned_after, requirement.pk, valid_after]
@@ -178,7 +180,7 @@ def status_counts(requirements: list[Requirement], today: dt.date) -> dict[int, 
     return counts
 
 
-def _tallied_now(requirement: Requirement) -> RawSQL:
+def tallied_now(requirement: Requirement) -> RawSQL:
     """SQL, independent of the row: the requirement's tallies are exact in this
     statement's snapshot."""
     return RawSQL(  # noqa: S611 (constant SQL, the id as a parameter)
@@ -197,7 +199,7 @@ def stored_learner_statuses(requirement: Requirement, today: dt.date) -> QuerySe
     same recompute wrote them and the tallies) in its own snapshot, and falls
     back to the live facts and scope when they are not: its rows are the live
     rules' rows either way, however the data changed since the page began."""
-    tallied = _tallied_now(requirement)
+    tallied = tallied_now(requirement)
     facts = (
         Learner.objects.annotate(
             stored=FilteredRelation(
@@ -230,3 +232,58 @@ def learner_statuses_for_pages(requirement: Requirement, today: dt.date) -> Quer
     if getattr(requirement, "tally_fresh", False):
         return stored_learner_statuses(requirement, today)
     return learner_statuses(requirement, today)
+
+
+# --- One Report tab from the stored facts -------------------------------------------------
+
+
+def begun_learner_ids(requirement: Requirement) -> QuerySet[Enrollment]:
+    """The learners whose open enrollment in the current course has begun (live:
+    enrollments are read, never stored)."""
+    return Enrollment.objects.filter(
+        course_id=requirement.course_id, completed_at__isnull=True, started_at__isnull=False
+    ).values("learner_id")
+
+
+def _band_condition(band: int, valid_after: dt.date, warned_after: dt.date) -> Q:
+    """On a stored state row: its C lies in ``band`` (``rules.latest_completion_band``)."""
+    return {
+        2: Q(last_completed_on__gt=warned_after),
+        1: Q(last_completed_on__gt=valid_after, last_completed_on__lte=warned_after),
+        0: Q(last_completed_on__lte=valid_after),
+        -1: Q(last_completed_on__isnull=True),
+    }[band]
+
+
+def stored_tab_condition(requirement: Requirement, today: dt.date, status: Status) -> Q:
+    """On a stored state row (``LearnerRequirementState``): the learner is in
+    the tab ``status`` as of ``today``. Read off ``STATUS_BY_KEY`` band by band:
+    the bands where ``status`` holds whether or not the learner has begun, and
+    those where it needs a begun (or an unbegun) enrollment, the enrollment
+    test written once, at the top, so that PostgreSQL can join from the few
+    begun enrollments. C is compared with dates computed in Python, so an index
+    on (requirement, C) answers it and the planner estimates it."""
+    valid_after, warned_after = band_thresholds(requirement, today)
+    bands = {"either": [], "begun": [], "not begun": []}
+    for band in (2, 1, 0, -1):
+        if_not_begun, if_begun = STATUS_BY_KEY[band * 2] == status, STATUS_BY_KEY[band * 2 + 1] == status
+        needs = "either" if if_not_begun and if_begun else "begun" if if_begun else "not begun"
+        if if_not_begun or if_begun:
+            bands[needs].append(_band_condition(band, valid_after, warned_after))
+    begun = Q(learner_id__in=begun_learner_ids(requirement))
+    enrollment = {"either": Q(), "begun": begun, "not begun": ~begun}
+    return reduce(
+        operator.or_,
+        (enrollment[needs] & reduce(operator.or_, conditions) for needs, conditions in bands.items() if conditions),
+    )
+
+
+def stored_tab_learner_ids(
+    requirement: Requirement, today: dt.date, status: Status, *, others: bool = False
+) -> QuerySet[LearnerRequirementState]:
+    """The ids of the learners of the tab ``status`` by the stored facts (or,
+    with ``others``, of every other learner in the stored scope): exact only
+    while the requirement is tallied (``tallied_now``), which the caller tests."""
+    rows = LearnerRequirementState.objects.filter(requirement_id=requirement.pk)
+    condition = stored_tab_condition(requirement, today, status)
+    return (rows.exclude(condition) if others else rows.filter(condition)).order_by().values("learner_id")

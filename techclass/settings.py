@@ -95,7 +95,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs more than it saves on these short, index-driven queries.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # work_mem (per sort or hash node, 4MB by default): a deep Report page keeps
+    # a tab's (or the rest of the scope's) learner ids in one hash, which must
+    # fit in hash_mem (2 x work_mem) or PostgreSQL falls back to rescanning the
+    # subquery for every learner; 32MB holds a million ids. It also keeps the
+    # sorts of the live path and the export in memory.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c work_mem=32MB"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ COLUMNS = "requirement_id, learner_id, last_completed_on, status, status_since, 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("compliance", "0009_sign_in_address_index"),
+        ("compliance", "0010_learner_sort_key"),
     ]
 
     operations = [
