@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from compliance.audit import audit_log
 from compliance.models import Enrollment, EnrollmentSource, Learner, Requirement
 from compliance.rules import LearnerStatusRow, filter_status, learner_status, learner_statuses
-from compliance.selectors import search_learners
+from compliance.selectors import search_learners, union_all
 from compliance.signals import enrollments_opened
 from compliance.statuses import Status
+from compliance.tallies import stored_tab_learner_ids, tallied_now
 
 #: The tabs whose learners can be enrolled.
 REMEDIABLE_STATUSES = (Status.NOT_STARTED, Status.EXPIRED)
@@ -58,9 +59,25 @@ def is_remediable(status: Status) -> bool:
 
 def learners_to_enroll(requirement: Requirement, today: dt.date, *, status: Status, query: str) -> QuerySet[Learner]:
     """The learners of a Report tab (search applied) who have no open
-    enrollment in the requirement's current course: those Remediate All enrolls."""
-    tab = filter_status(search_learners(learner_statuses(requirement, today), query), status)
-    return tab.filter(open_enrolled_at__isnull=True)
+    enrollment in the requirement's current course: those Remediate All enrolls.
+
+    Like the Report's rows: while the requirement is tallied (``tally_fresh``)
+    one statement holds the stored facts' tab and the live rules' tab, each
+    gated by the stamp test in that statement's own snapshot, so only one is
+    read and the choice can never rest on facts a write has changed."""
+    live = filter_status(search_learners(learner_statuses(requirement, today), query), status)
+    live = live.filter(open_enrolled_at__isnull=True)
+    if not getattr(requirement, "tally_fresh", False):
+        return live
+    tallied = tallied_now(requirement)
+    open_enrollments = Enrollment.objects.filter(course_id=requirement.course_id, completed_at__isnull=True)
+    stored = (
+        search_learners(Learner.objects.filter(active=True), query)
+        .filter(pk__in=stored_tab_learner_ids(requirement, today, status))
+        .exclude(pk__in=open_enrollments.values("learner_id"))
+    )
+    either = union_all([stored.filter(tallied).values("pk"), live.filter(~Q(tallied)).values("pk")])
+    return Learner.objects.filter(pk__in=either)
 
 
 def learner_enroll(*, actor, requirement: Requirement, learner_id: int, today: dt.date) -> EnrollResult:

@@ -347,3 +347,54 @@ def test_nothing_is_announced_when_nobody_new_is_enrolled_or_the_change_rolls_ba
         raise RuntimeError("the surrounding change failed")
     assert callbacks == []
     assert not Enrollment.objects.filter(source=EnrollmentSource.REMEDIATION).exists()
+
+
+# --- From the stored facts while they are exact ---------------------------------------------
+
+
+def tallied(requirement):
+    """The requirement as the pages read it, after a recompute: tallied exactly."""
+    from compliance.recompute import requirement_recompute
+    from compliance.selectors import requirement_for_page
+
+    requirement_recompute(requirement_id=requirement.pk, today=TODAY)
+    page_requirement = requirement_for_page(requirement.pk)
+    assert page_requirement.tally_fresh
+    return page_requirement
+
+
+def emails(learners) -> set[str]:
+    return set(learners.values_list("email", flat=True))
+
+
+@pytest.mark.parametrize("status", [Status.NOT_STARTED, Status.EXPIRED])
+@pytest.mark.parametrize("query", ["", "e", "never"])
+def test_remediate_all_chooses_from_the_stored_facts_what_the_live_rules_choose(requirement, cast, status, query):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fast = tallied(requirement)
+    with CaptureQueriesContext(connection) as ctx:
+        chosen = emails(learners_to_enroll(fast, TODAY, status=status, query=query))
+    assert "compliance_learnerrequirementstate" in ctx.captured_queries[-1]["sql"]
+    assert chosen == emails(learners_to_enroll(requirement, TODAY, status=status, query=query))
+    tab = {
+        Status.NOT_STARTED: {"never@example.com", "othercourse@example.com"},
+        Status.EXPIRED: {"expired@example.com"},
+    }[status]
+    assert chosen == ({"never@example.com"} & tab if query == "never" else tab)
+
+
+def test_a_write_after_the_page_read_the_stamp_sends_remediate_all_to_the_live_rules(
+    admin_user, requirement, gdpr, cast
+):
+    page_requirement = tallied(requirement)  # the page decided: tallied
+    CompletionFactory(learner=cast["never"], course=gdpr, day=dt.date(2026, 11, 27))  # Compliant now
+
+    result = requirement_remediate(
+        actor=admin_user, requirement=page_requirement, status=Status.NOT_STARTED, query="", today=TODAY
+    )
+
+    assert result.enrolled == 1
+    assert "never@example.com" not in open_enrollments(gdpr)
+    assert "othercourse@example.com" in open_enrollments(gdpr)
