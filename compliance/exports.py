@@ -36,6 +36,18 @@ def protect_text(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
+#: Characters that make Python's csv writer (default dialect) quote a cell.
+CSV_QUOTED_CHARACTERS = frozenset(',"\r\n')
+
+
+def csv_cell(value: str) -> str:
+    """One cell as Python's csv writer writes it: in double quotes, inner quotes
+    doubled, when it holds a comma, a quote, a CR or a LF; as it is otherwise."""
+    if CSV_QUOTED_CHARACTERS.isdisjoint(value):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence], rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[str]:
     """The file, a chunk of text at a time: the BOM and header, then the rows.
 
@@ -63,13 +75,28 @@ def _drain(buffer: io.StringIO) -> str:
 
 def streaming_csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """A download of ``filename`` (ASCII) streamed from ``rows`` as they are read."""
-    response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in csv_chunks(header, rows)), content_type="text/csv; charset=utf-8"
-    )
+    return csv_text_response(filename, csv_chunks(header, rows))
+
+
+def csv_text_response(filename: str, chunks: Iterator[str]) -> StreamingHttpResponse:
+    """A download of ``filename`` (ASCII) streamed from the file's text, a chunk at a time."""
+    response = StreamingHttpResponse(_encoded(chunks), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
+    """``chunks`` in UTF-8. Closing this (the server does when the client goes
+    away) closes ``chunks`` at once, so a transaction they hold ends there."""
+    try:
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 # --- A requirement's report -----------------------------------------------------------
@@ -143,26 +170,29 @@ def group_names(ids: str | None, names: dict[int, str]) -> str:
     return GROUPS_SEPARATOR.join(sorted(found, key=lambda name: (name.lower(), name)))
 
 
-def report_export_learners(requirement: Requirement, today: dt.date, *, status: Status | None, query: str) -> QuerySet:
+def report_export_scope(requirement: Requirement, today: dt.date, *, status: Status | None, query: str) -> QuerySet:
     """The learners of the Report tab (``status``, or everyone in scope when
-    ``None``) matching the search, in report order, as value tuples."""
+    ``None``) matching the search, in report order, with their facts, status,
+    ``enrolled_on`` and ``group_ids``: the Report's own queryset, so that the
+    tab, the search and the order are the Report's."""
     learners = search_learners(learner_statuses_for_pages(requirement, today), query)
     if status is not None:
         learners = filter_status(learners, status)
-    return (
-        in_report_order(learners)
-        .annotate(enrolled_on=org_date_of("open_enrolled_at"), group_ids=group_ids_cell())
-        .values_list(
-            "email",
-            "first_name",
-            "last_name",
-            "group_ids",
-            "status",
-            "last_completed_on",
-            "expires_on",
-            "enrolled_on",
-            "open_progress",
-        )
+    return in_report_order(learners).annotate(enrolled_on=org_date_of("open_enrolled_at"), group_ids=group_ids_cell())
+
+
+def report_export_learners(requirement: Requirement, today: dt.date, *, status: Status | None, query: str) -> QuerySet:
+    """``report_export_scope`` as value tuples, for ``report_export_rows``."""
+    return report_export_scope(requirement, today, status=status, query=query).values_list(
+        "email",
+        "first_name",
+        "last_name",
+        "group_ids",
+        "status",
+        "last_completed_on",
+        "expires_on",
+        "enrolled_on",
+        "open_progress",
     )
 
 

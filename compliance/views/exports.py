@@ -4,12 +4,8 @@ from django.views.decorators.http import require_GET
 
 from compliance.audit import audit_log
 from compliance.dates import org_today
-from compliance.exports import (
-    REPORT_EXPORT_HEADER,
-    report_export_filename,
-    report_export_rows,
-    streaming_csv_response,
-)
+from compliance.export_lines import report_export_file
+from compliance.exports import csv_text_response, report_export_filename
 from compliance.selectors import requirement_for_page
 from compliance.statuses import Status
 from compliance.views.access import portal_view
@@ -36,8 +32,7 @@ def requirement_export(request, pk: int):
         obj=requirement,
         after={"status": status.value if status else "all", "q": query},
     )
-    return streaming_csv_response(
+    return csv_text_response(
         report_export_filename(requirement, status, today),
-        REPORT_EXPORT_HEADER,
-        report_export_rows(requirement, today, status=status, query=query),
+        report_export_file(requirement, today, status=status, query=query),
     )
