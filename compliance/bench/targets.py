@@ -59,7 +59,9 @@ def judge(figures: dict) -> list[Verdict]:
             ">= 100,000",
             export["rows_per_second"] >= 100_000,
         ),
-        _at_most("export: first byte, p95", export["first_byte"]["p95_ms"], 1000, "ms"),
+        _at_most("export: first byte (the header), p95", export["first_byte"]["p95_ms"], 1000, "ms"),
+        # The header goes out before the query runs: the first row is held to the same limit.
+        _at_most("export: first row, p95", export["first_row"]["p95_ms"], 1000, "ms"),
         _at_most("export: peak memory growth", export["memory_growth_mb"], 50, "MB"),
     ]
     remediation = figures["remediation"]
