@@ -186,7 +186,10 @@ class Completion(models.Model):
             # Also the import's key: the same completion imported twice adds nothing.
             models.UniqueConstraint(fields=["learner", "course", "completed_on"], name="completion_unique_per_day"),
         ]
-        indexes = [models.Index(fields=["course", "completed_on"], name="completion_course_day_idx")]
+        indexes = [
+            # The learner rides along so that the Overview's monthly counts read the index alone (PostgreSQL).
+            models.Index(fields=["course", "completed_on"], include=["learner"], name="completion_course_day_idx2"),
+        ]
         ordering = ["-completed_at"]
 
     def __str__(self) -> str:

@@ -406,7 +406,7 @@ def monthly_completions(requirement: Requirement, today: dt.date) -> list[tuple[
         .annotate(month=TruncMonth("completed_on", output_field=DateField()))
         .order_by()
         .values_list("month")
-        .annotate(n=Count("pk", output_field=IntegerField()))
+        .annotate(n=Count("*", output_field=IntegerField()))  # "*": the index answers, no row is read
     )
     return [(month, per_month.get(month, 0)) for month in months]
 
@@ -457,7 +457,7 @@ def status_transitions(
         )
         .order_by()
         .values_list("before_status", "after_status")
-        .annotate(n=Count("pk", output_field=IntegerField()))
+        .annotate(n=Count("*", output_field=IntegerField()))  # "*": the index answers, no row is read
     )
     return sorted(
         (
