@@ -5,7 +5,10 @@ the scope size: each learner's facts are gathered once into a temporary table,
 the status rules run over them, and only the learners whose state differs are
 kept; from those, every status change is recorded (dated on the day it took
 effect), joiners are added, leavers dropped and changed rows updated. Nothing
-is written when nothing changed. ``docs/engine.md`` walks through the steps.
+is written when nothing changed. A learner's entry into the scope is written
+to the history when the status it opened ends, so a first run, which only
+enters learners, writes the state alone, in one ``INSERT … SELECT``.
+``docs/engine.md`` walks through the steps.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from compliance.tallies import read_clock, store_tally
 logger = logging.getLogger(__name__)
 
 FACTS = RecomputeFacts._meta.db_table
-FRESH = "compliance_fresh_state"
 DIFF = "compliance_state_difference"
 STATE = LearnerRequirementState._meta.db_table
 CHANGE = StatusChange._meta.db_table
@@ -134,19 +136,17 @@ def _fresh_state(requirement: Requirement, today: dt.date):
     )
 
 
-def _materialise_fresh_state(cursor, requirement: Requirement, today: dt.date) -> None:
-    _materialise_facts(cursor, requirement, indexed=True)
-    _create_temporary_table(cursor, FRESH, _fresh_state(requirement, today).order_by())
-
-
-def _materialise_differences(cursor, requirement_id: int) -> None:
+def _materialise_differences(cursor, requirement: Requirement, today: dt.date) -> None:
     """Keep only the learners whose status or latest completion differs from the
-    stored state (or who have none), beside what was stored: the statements
-    that follow read this table, which is empty when nothing changed.
+    stored state (or who have none), beside what was stored, and the stored
+    learners who left the scope (``leaving``): the statements that follow read
+    this table, which is empty when nothing changed. The fresh state is the
+    status rules over the facts table, computed here and never stored.
 
     ``previous_on`` is the day of the learner's last recorded change: the
     stored ``status_since``, or for a rejoiner the day they last left the scope.
     """
+    fresh, fresh_params = _fresh_state(requirement, today).order_by().query.sql_with_params()
     # ``a <> b OR (a IS NULL) <> (b IS NULL)``: "is distinct from" on every SQLite.
     completion_changed = (
         "(s.last_completed_on <> f.last_completed_on OR (s.last_completed_on IS NULL) <> (f.last_completed_on IS NULL))"
@@ -160,10 +160,14 @@ def _materialise_differences(cursor, requirement_id: int) -> None:
         f"CREATE TEMPORARY TABLE {DIFF} AS SELECT f.learner_id, f.last_completed_on, f.warn_on, f.status, "
         "f.effective_on, s.learner_id AS state_id, s.status AS old_status, s.last_completed_on AS old_completed_on, "
         f"s.status_since AS old_since, s.entry_recorded AS old_recorded, "
-        f"COALESCE(s.status_since, {last_left_on}) AS previous_on "
-        f"FROM {FRESH} f LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
-        f"WHERE s.learner_id IS NULL OR s.status <> f.status OR {completion_changed}",
-        [requirement_id, requirement_id],
+        f"COALESCE(s.status_since, {last_left_on}) AS previous_on, 0 AS leaving "
+        f"FROM ({fresh}) f LEFT JOIN {STATE} s ON s.requirement_id = %s AND s.learner_id = f.learner_id "
+        f"WHERE s.learner_id IS NULL OR s.status <> f.status OR {completion_changed} "
+        "UNION ALL "
+        "SELECT s.learner_id, NULL, NULL, NULL, NULL, s.learner_id, s.status, s.last_completed_on, s.status_since, "
+        f"s.entry_recorded, s.status_since, 1 FROM {STATE} s WHERE s.requirement_id = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {FACTS} f WHERE f.learner_id = s.learner_id)",
+        [requirement.pk, *fresh_params, requirement.pk, requirement.pk],
     )
 
 
@@ -235,19 +239,21 @@ def _record_and_drop_leavers(cursor, requirement_id: int, today: dt.date, now, r
     drop their state. A row whose learner was deleted behind Django's back
     (the state carries no database reference) is dropped without history:
     there is nobody left to record it for."""
-    not_in_fresh = f"NOT EXISTS (SELECT 1 FROM {FRESH} f WHERE f.learner_id = {STATE}.learner_id)"
-    learner_exists = f"EXISTS (SELECT 1 FROM {LEARNER} l WHERE l.id = {STATE}.learner_id)"
+    leaving = f"d.leaving = 1 AND EXISTS (SELECT 1 FROM {LEARNER} l WHERE l.id = d.learner_id)"
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, learner_id, '', status, status_since, %s, %s FROM {STATE} "
-        f"WHERE requirement_id = %s AND NOT entry_recorded AND {not_in_fresh} AND {learner_exists}",
-        [requirement_id, now, run_id, requirement_id],
+        f"{_INSERT_CHANGE} SELECT %s, d.learner_id, '', d.old_status, d.old_since, %s, %s FROM {DIFF} d "
+        f"WHERE {leaving} AND NOT d.old_recorded",
+        [requirement_id, now, run_id],
     )
     cursor.execute(
-        f"{_INSERT_CHANGE} SELECT %s, learner_id, status, '', %s, %s, %s FROM {STATE} "
-        f"WHERE requirement_id = %s AND {not_in_fresh} AND {learner_exists}",
-        [requirement_id, today, now, run_id, requirement_id],
+        f"{_INSERT_CHANGE} SELECT %s, d.learner_id, d.old_status, '', %s, %s, %s FROM {DIFF} d WHERE {leaving}",
+        [requirement_id, today, now, run_id],
     )
-    cursor.execute(f"DELETE FROM {STATE} WHERE requirement_id = %s AND {not_in_fresh}", [requirement_id])
+    cursor.execute(
+        f"DELETE FROM {STATE} WHERE requirement_id = %s "
+        f"AND learner_id IN (SELECT d.learner_id FROM {DIFF} d WHERE d.leaving = 1)",
+        [requirement_id],
+    )
     return cursor.rowcount
 
 
@@ -263,7 +269,7 @@ def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
         f"CASE WHEN d.old_status = d.status THEN d.old_since ELSE {_SINCE_FOR_NEW_STATUS} END, "
         # A joiner's entry waits; a new status was opened by the change just recorded.
         "CASE WHEN d.state_id IS NULL THEN false WHEN d.old_status <> d.status THEN true ELSE d.old_recorded END, %s "
-        f"FROM {DIFF} d WHERE true "  # WHERE: SQLite's parser needs it before ON CONFLICT
+        f"FROM {DIFF} d WHERE d.leaving = 0 "  # (a WHERE: SQLite's parser needs one before ON CONFLICT)
         "ON CONFLICT (requirement_id, learner_id) DO UPDATE SET "
         "last_completed_on = excluded.last_completed_on, status = excluded.status, "
         "status_since = excluded.status_since, entry_recorded = excluded.entry_recorded, "
@@ -273,8 +279,9 @@ def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
     return cursor.rowcount
 
 
-def _fresh_counts(cursor) -> StatusCounts:
-    cursor.execute(f"SELECT status, COUNT(*) FROM {FRESH} GROUP BY status")
+def _fresh_counts(cursor, requirement: Requirement, today: dt.date) -> StatusCounts:
+    fresh, params = _fresh_state(requirement, today).order_by().query.sql_with_params()
+    cursor.execute(f"SELECT f.status, COUNT(*) FROM ({fresh}) f GROUP BY f.status", params)
     return _counts(cursor.fetchall())
 
 
@@ -356,16 +363,16 @@ def _first_run(cursor, requirement: Requirement, today, now, clock) -> Requireme
 
 
 def _later_run(cursor, requirement: Requirement, today, now, clock, run_id) -> RequirementRecompute:
-    _materialise_fresh_state(cursor, requirement, today)
-    _materialise_differences(cursor, requirement.pk)
+    _materialise_facts(cursor, requirement, indexed=True)
+    _materialise_differences(cursor, requirement, today)
     _record_entries_of_ending_statuses(cursor, requirement.pk, now, run_id)
     passed_through = _record_expiring_soon_passed_through(cursor, requirement, today, now, run_id)
     entered, changed = _record_changes(cursor, requirement, today, now, run_id)
     left = _record_and_drop_leavers(cursor, requirement.pk, today, now, run_id)
     written = _upsert_changed_state(cursor, requirement.pk, now)
     store_tally(cursor, requirement.pk, clock, FACTS)
-    counts = _fresh_counts(cursor)
-    for table in (FACTS, FRESH, DIFF):
+    counts = _fresh_counts(cursor, requirement, today)
+    for table in (FACTS, DIFF):
         cursor.execute(f"DROP TABLE {table}")
     return RequirementRecompute(
         requirement_id=requirement.pk,
