@@ -12,7 +12,7 @@ TEST_ENV := DJANGO_SETTINGS_MODULE=techclass.test_settings
 help:
 	@echo "make run    install, migrate, seed demo data and serve on http://127.0.0.1:8000"
 	@echo "make test   install dev tools, lint, check migrations and run the test suite"
-	@echo "make bench  benchmark on the PostgreSQL server of DATABASE_URL (LEARNERS, SEED, RUNS, BENCH_OUT)"
+	@echo "make bench  benchmark on the PostgreSQL server of DATABASE_URL (LEARNERS, SEED, RUNS, PAGE_RUNS, BENCH_OUT)"
 	@echo "make loadtest  gunicorn + locust, 20 users for 60 s on loopback (LEARNERS, SEED)"
 
 $(PY):
@@ -69,10 +69,11 @@ clean:
 LEARNERS ?= 100000
 SEED ?= 1
 RUNS ?= 5
+PAGE_RUNS ?= 20
 BENCH_OUT ?= bench-results.json
 
 bench: venv $(SECRET_FILE)
-	SECRET_KEY="$$(cat $(SECRET_FILE))" $(PY) manage.py bench --learners $(LEARNERS) --seed $(SEED) --runs $(RUNS) --out $(BENCH_OUT)
+	SECRET_KEY="$$(cat $(SECRET_FILE))" $(PY) manage.py bench --learners $(LEARNERS) --seed $(SEED) --runs $(RUNS) --page-runs $(PAGE_RUNS) --out $(BENCH_OUT)
 
 loadtest: dev-venv $(SECRET_FILE)
 	SECRET_KEY="$$(cat $(SECRET_FILE))" $(PY) manage.py loadtest --learners $(LEARNERS) --seed $(SEED)

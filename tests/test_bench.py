@@ -80,7 +80,7 @@ def build_figures_again(seed: int):
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size():
-    figures = run_benchmark(learners=300, seed=1, runs=1, say=lambda line: None)
+    figures = run_benchmark(learners=300, seed=1, runs=1, page_runs=2, say=lambda line: None)
 
     recompute = figures["recompute"]
     pairs = LearnerRequirementState.objects.count()

@@ -35,7 +35,9 @@ def server_version() -> str:
         return cursor.fetchone()[0]
 
 
-def run_benchmark(*, learners: int, seed: int, runs: int, say: Callable[[str], None] = print) -> dict:
+def run_benchmark(
+    *, learners: int, seed: int, runs: int, page_runs: int = 20, say: Callable[[str], None] = print
+) -> dict:
     """Build the organisation into the (empty, migrated) current database and
     measure every figure; returns them with the verdicts."""
     today = org_today()
@@ -43,7 +45,13 @@ def run_benchmark(*, learners: int, seed: int, runs: int, say: Callable[[str], N
     org = build_organisation(learners=learners, seed=seed, today=today)
     say(f"  built in {org.seconds} s: {org.completions:,} completions, {org.memberships:,} memberships")
     figures: dict = {
-        "config": {"learners": learners, "seed": seed, "runs": runs, "today": today.isoformat()},
+        "config": {
+            "learners": learners,
+            "seed": seed,
+            "runs": runs,
+            "page_runs": page_runs,
+            "today": today.isoformat(),
+        },
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -63,7 +71,7 @@ def run_benchmark(*, learners: int, seed: int, runs: int, say: Callable[[str], N
         warnings.filterwarnings("ignore", message="No directory at")
         client = measure.bench_client()
         say("Pages …")
-        figures["pages"] = measure.measure_pages(client, measure.page_urls(requirement, search="smi"), runs)
+        figures["pages"] = measure.measure_pages(client, measure.page_urls(requirement, search="smi"), page_runs)
         say("Export CSV …")
         figures["export"] = measure.measure_export(client, requirement, runs)
         say("Remediate All …")
