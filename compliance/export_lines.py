@@ -216,7 +216,12 @@ class GroupCells(dict):
         self.names = names
 
     def __missing__(self, ids: str) -> str:
-        cell = self[ids] = csv_cell(protect_text(group_names(ids, self.names)))
+        try:
+            names = group_names(ids, self.names)
+        except KeyError:  # a group created after the names were read, before the rows query
+            self.names.update(LearnerGroup.objects.order_by().values_list("pk", "name"))
+            names = group_names(ids, self.names)
+        cell = self[ids] = csv_cell(protect_text(names))
         return cell
 
 

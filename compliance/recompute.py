@@ -64,7 +64,9 @@ class RequirementRecompute:
 
     @property
     def changes(self) -> int:
-        """Status changes recorded: learners who entered, changed status or left."""
+        """Status changes: learners who entered (their entry is written to the
+        history when that first status ends), changed status or left (a learner
+        deleted behind Django's back leaves without a history row)."""
         return self.entered + self.changed + self.left
 
 

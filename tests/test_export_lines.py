@@ -212,3 +212,14 @@ def test_closing_the_response_early_closes_the_cursor_and_ends_the_transaction(a
 
     assert not connection.in_atomic_block
     assert open_cursors() == []
+
+
+@pytest.mark.django_db
+def test_a_group_created_after_the_names_were_read_still_gets_its_cell():
+    from compliance.export_lines import GroupCells
+
+    known = LearnerGroup.objects.create(name="Sales")
+    cells = GroupCells({known.pk: known.name})
+    newcomer = LearnerGroup.objects.create(name="=HR")  # between the names query and the rows
+
+    assert cells[f"{known.pk},{newcomer.pk}"] == "'=HR; Sales"

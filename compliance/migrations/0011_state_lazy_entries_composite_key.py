@@ -7,7 +7,8 @@ Django cannot change a table's primary key in place, so the table is renamed,
 the new one created, the rows copied (every existing entry was written to the
 history when it happened, so ``entry_recorded`` is true for all of them), and
 the old table dropped. The copied facts are the same, so the tally stamps stay
-valid. Reversible.
+valid. Reversible: going back writes the entries still pending into the
+history first, since the old table's rows had theirs there.
 """
 
 import django.db.models.deletion
@@ -15,7 +16,12 @@ from django.db import migrations, models
 
 STATE = "compliance_learnerrequirementstate"
 OLD = "compliance_learnerrequirementstateold"
+HISTORY = "compliance_statuschange"
 COLUMNS = "requirement_id, learner_id, last_completed_on, status, status_since, updated_at"
+STILL_REFERENCED = (
+    "EXISTS (SELECT 1 FROM compliance_learner l WHERE l.id = s.learner_id) "
+    "AND EXISTS (SELECT 1 FROM compliance_requirement r WHERE r.id = s.requirement_id)"
+)
 
 
 class Migration(migrations.Migration):
@@ -96,7 +102,14 @@ class Migration(migrations.Migration):
         ),
         migrations.RunSQL(
             sql=f"INSERT INTO {STATE} ({COLUMNS}, entry_recorded) SELECT {COLUMNS}, true FROM {OLD}",
-            reverse_sql=f"INSERT INTO {OLD} ({COLUMNS}) SELECT {COLUMNS} FROM {STATE}",
+            reverse_sql=[
+                # The old table's rows had their entry in the history: write the entries still pending.
+                f"INSERT INTO {HISTORY} (requirement_id, learner_id, from_status, to_status, changed_on, "
+                f"recorded_at, run_id) SELECT s.requirement_id, s.learner_id, '', s.status, s.status_since, "
+                f"CURRENT_TIMESTAMP, NULL FROM {STATE} s WHERE NOT s.entry_recorded AND {STILL_REFERENCED}",
+                # The old table checks its references: rows left by a raw delete are not taken back.
+                f"INSERT INTO {OLD} ({COLUMNS}) SELECT {COLUMNS} FROM {STATE} s WHERE {STILL_REFERENCED}",
+            ],
         ),
         migrations.DeleteModel(name="LearnerRequirementStateOld"),
     ]
