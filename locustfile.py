@@ -2,11 +2,13 @@
 a requirement's Overview, its Report tabs (first and deeper pages) and
 searches. Bounded: run headless with 20 users for 60 s against loopback only.
 
-Environment: ``LOADTEST_USERNAME`` / ``LOADTEST_PASSWORD`` (a compliance
-admin), ``LOADTEST_REQUIREMENT`` (the id of an All Learners requirement).
-``manage.py loadtest`` sets all three and serves the app with gunicorn.
+Environment: ``LOADTEST_USERNAME_PREFIX``, ``LOADTEST_USERS`` and
+``LOADTEST_PASSWORD`` (compliance admins ``<prefix>1`` … ``<prefix><users>``,
+one per simulated user), ``LOADTEST_REQUIREMENT`` (the id of an All Learners
+requirement). ``manage.py loadtest`` sets them and serves the app with gunicorn.
 """
 
+import itertools
 import os
 import random
 import re
@@ -16,6 +18,8 @@ from locust import HttpUser, between, task
 STATUSES = ["compliant", "expiring_soon", "expired", "in_progress", "not_started"]
 SEARCHES = ["smi", "ada", "learner1", "berg", "rosa tanaka"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+#: Each simulated user signs in with an account of its own.
+ACCOUNT_NUMBERS = itertools.count()
 
 
 class PortalAdmin(HttpUser):
@@ -28,7 +32,7 @@ class PortalAdmin(HttpUser):
         with self.client.post(
             "/accounts/login/",
             {
-                "username": os.environ["LOADTEST_USERNAME"],
+                "username": self.username(),
                 "password": os.environ["LOADTEST_PASSWORD"],
                 "csrfmiddlewaretoken": token,
                 "next": "/learning/compliance/",
@@ -39,6 +43,11 @@ class PortalAdmin(HttpUser):
         ) as response:
             if "/accounts/login/" in response.url:
                 response.failure("sign-in refused")
+
+    @staticmethod
+    def username() -> str:
+        number = next(ACCOUNT_NUMBERS) % int(os.environ["LOADTEST_USERS"]) + 1
+        return f"{os.environ['LOADTEST_USERNAME_PREFIX']}{number}"
 
     @task(2)
     def dashboard(self):
