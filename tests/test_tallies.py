@@ -354,6 +354,12 @@ WRITES = [
 ]
 
 
+def _complete_once(learner, course, at: dt.datetime) -> None:
+    """A completion at ``at``, unless the world already has one that day (one a day is the rule)."""
+    if not Completion.objects.filter(learner=learner, course=course, completed_on=org_date(at)).exists():
+        Completion.objects.create(learner=learner, course=course, completed_at=at, completed_on=org_date(at))
+
+
 def _random_write(write: str, requirement: Requirement, courses, groups, learners, today: dt.date) -> None:
     learner = learners[0]
     at = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC)
@@ -361,14 +367,9 @@ def _random_write(write: str, requirement: Requirement, courses, groups, learner
         case "none":
             pass
         case "completion":
-            if not Completion.objects.filter(learner=learner, course=courses[CURRENT], completed_on=org_date(at)):
-                Completion.objects.create(
-                    learner=learner, course=courses[CURRENT], completed_at=at, completed_on=org_date(at)
-                )
+            _complete_once(learner, courses[CURRENT], at)
         case "unrelated completion":
-            Completion.objects.create(
-                learner=learner, course=courses[UNRELATED], completed_at=at, completed_on=org_date(at)
-            )
+            _complete_once(learner, courses[UNRELATED], at)
         case "begun enrollment":
             Enrollment.objects.filter(learner=learner, course=courses[CURRENT], completed_at__isnull=True).delete()
             Enrollment.objects.create(learner=learner, course=courses[CURRENT], enrolled_at=at, started_at=at)
