@@ -128,14 +128,16 @@ def _materialise_facts(cursor, requirement: Requirement, *, indexed: bool) -> No
     _create_temporary_table(cursor, FACTS, facts.order_by(), indexed=indexed)
 
 
-def _fresh_state(requirement: Requirement, today: dt.date):
-    """Each learner's status and the day it took effect, by the status rules
-    over the plain columns of the facts table."""
-    return (
+def _fresh_state_sql(requirement: Requirement, today: dt.date) -> tuple[str, tuple]:
+    """SQL and parameters: each learner's status and the day it took effect,
+    by the status rules over the plain columns of the facts table."""
+    fresh = (
         with_statuses(RecomputeFacts.objects.all(), requirement, today)
         .annotate(effective_on=_effective_on(today))
         .values("learner_id", "last_completed_on", "warn_on", "status", "effective_on")
+        .order_by()
     )
+    return fresh.query.sql_with_params()
 
 
 def _materialise_differences(cursor, requirement: Requirement, today: dt.date) -> None:
@@ -148,7 +150,7 @@ def _materialise_differences(cursor, requirement: Requirement, today: dt.date) -
     ``previous_on`` is the day of the learner's last recorded change: the
     stored ``status_since``, or for a rejoiner the day they last left the scope.
     """
-    fresh, fresh_params = _fresh_state(requirement, today).order_by().query.sql_with_params()
+    fresh, fresh_params = _fresh_state_sql(requirement, today)
     # ``a <> b OR (a IS NULL) <> (b IS NULL)``: "is distinct from" on every SQLite.
     completion_changed = (
         "(s.last_completed_on <> f.last_completed_on OR (s.last_completed_on IS NULL) <> (f.last_completed_on IS NULL))"
@@ -282,7 +284,7 @@ def _upsert_changed_state(cursor, requirement_id: int, now) -> int:
 
 
 def _fresh_counts(cursor, requirement: Requirement, today: dt.date) -> StatusCounts:
-    fresh, params = _fresh_state(requirement, today).order_by().query.sql_with_params()
+    fresh, params = _fresh_state_sql(requirement, today)
     cursor.execute(f"SELECT f.status, COUNT(*) FROM ({fresh}) f GROUP BY f.status", params)
     return _counts(cursor.fetchall())
 
@@ -308,7 +310,7 @@ def _enter_everyone(cursor, requirement: Requirement, today: dt.date, now) -> tu
     in scope, in learner order, with no differences to work out. Gives what the
     general steps give when nothing is stored (tests compare the two)."""
     _materialise_facts(cursor, requirement, indexed=False)
-    sql, params = _fresh_state(requirement, today).order_by().query.sql_with_params()
+    sql, params = _fresh_state_sql(requirement, today)
     cursor.execute(
         f"{_INSERT_STATE} SELECT %s, f.learner_id, f.last_completed_on, f.status, f.effective_on, false, %s "
         f"FROM ({sql}) f",
